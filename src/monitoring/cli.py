@@ -1,0 +1,163 @@
+"""``pipeline-monitor``: run, demo, validate-config.
+
+Exit codes: 0 whatever the statuses, 2 for a bad config or bad arguments (one line saying which),
+1 when the job itself fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+
+from monitoring.config import Config, ConfigError, load_config
+from monitoring.sources import SourceError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(ValueError):
+    pass
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def _non_negative(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return int(text)
+
+
+def parse_as_of(text: str | None, timezone: str) -> datetime | None:
+    """ISO timestamp; without an offset it is a local time in the configured zone."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--as-of: {text!r} is not a timestamp (e.g. 2025-04-08T07:00 or 2025-04-08T05:00Z)") from None
+    return value.replace(tzinfo=ZoneInfo(timezone)) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def resolve_dates(args: argparse.Namespace, config: Config, as_of: datetime | None):
+    from monitoring.job import DateRange, local_today
+
+    if args.date and (args.date_from or args.date_to):
+        raise UsageError("--date cannot be combined with --from/--to")
+    if bool(args.date_from) != bool(args.date_to):
+        raise UsageError("--from and --to go together")
+    if args.date_from:
+        if args.date_from > args.date_to:
+            raise UsageError(f"--from {args.date_from} is after --to {args.date_to}")
+        return DateRange(args.date_from, args.date_to)
+    if args.date:
+        return DateRange.ending(args.date, args.lookback_days or 0)
+    anchor = local_today(config, as_of or datetime.now(UTC))
+    return DateRange.ending(anchor, 3 if args.lookback_days is None else args.lookback_days)
+
+
+def _add_range_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--date", type=_date, help="evaluate this business date (YYYY-MM-DD)")
+    parser.add_argument("--from", dest="date_from", type=_date, help="first business date of a range")
+    parser.add_argument("--to", dest="date_to", type=_date, help="last business date of a range")
+    parser.add_argument(
+        "--lookback-days",
+        type=_non_negative,
+        help="also re-evaluate this many days before the date (default 3 with no --date, 0 with --date)",
+    )
+    parser.add_argument(
+        "--as-of", help="evaluation time deciding what is due (ISO; local time when no offset). Default: now"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pipeline-monitor", description="Daily OK / WARNING / KO statuses of ADF pipelines, as Delta tables."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="ingest new logs, evaluate business dates, write the gold tables")
+    run.add_argument("--config", required=True, help="monitoring.yml")
+    run.add_argument("--logs", help="log folder (overrides source.path)")
+    run.add_argument("--lakehouse", help="folder of the Delta tables (overrides storage.root)")
+    _add_range_arguments(run)
+
+    demo = sub.add_parser("demo", help="generate realistic logs for the example flows, run the job, show results")
+    demo.add_argument("--days", type=_non_negative, default=30, help="days of history to generate (default 30)")
+    demo.add_argument("--lakehouse", default="demo/lakehouse", help="where to write tables (default demo/lakehouse)")
+    demo.add_argument("--logs", default="demo/logs", help="where to write the logs (default demo/logs)")
+
+    validate = sub.add_parser("validate-config", help="check a monitoring.yml and describe what it configures")
+    validate.add_argument("config")
+    return parser
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
+    from monitoring.job import run_job
+    from monitoring.spark import get_spark
+    from monitoring.summary import print_summary
+
+    config = load_config(args.config).with_overrides(logs=args.logs, lakehouse=args.lakehouse)
+    as_of = parse_as_of(args.as_of, config.timezone)
+    dates = resolve_dates(args, config, as_of)
+    with console.status("Starting Spark"):
+        spark = get_spark()
+    result = run_job(spark, config, dates, as_of, progress=lambda m: console.log(m))
+    print_summary(result, console)
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace, console: Console) -> int:
+    from monitoring.demo import run_demo
+
+    run_demo(console, days=args.days, logs=Path(args.logs), lakehouse=Path(args.lakehouse))
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace, console: Console) -> int:
+    config = load_config(args.config)
+    console.print(f"[green]OK[/green] {args.config}: timezone {config.timezone}, source {config.source.format}")
+    for flow in config.flows:
+        console.print(f"  {flow.name}: {len(flow.pipelines)} pipeline(s), ko_when {flow.ko_when}, order {flow.order}")
+        for p in flow.pipelines:
+            deadline = p.deadline.strftime("%H:%M") if p.deadline else "end of day"
+            after = f", after {', '.join(p.depends_on)}" if p.depends_on else ""
+            console.print(f"    {p.execution_order:>2}. {p.name} ({p.schedule.text}, due {deadline}{after})")
+    return EXIT_OK
+
+
+COMMANDS = {"run": _run, "demo": _demo, "validate-config": _validate}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # Piped output (CI logs, job logs) gets a width people read, not a folded 80 columns.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    errors = Console(stderr=True, highlight=False)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # argparse prints its own one-line reason
+        return EXIT_USAGE if exit_.code else EXIT_OK
+    try:
+        return COMMANDS[args.command](args, console)
+    except (ConfigError, UsageError, SourceError) as error:
+        errors.print(f"error: {error}", markup=False)
+        return EXIT_USAGE
+    except Exception as error:
+        errors.print(traceback.format_exc(), markup=False)
+        errors.print(f"error: the job failed: {type(error).__name__}: {error}", markup=False)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

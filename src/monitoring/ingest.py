@@ -1,0 +1,217 @@
+"""Ingestion: new or grown log files -> silver ``pipeline_runs`` (one row per run) and ``quarantine``.
+
+Order of the writes makes a crash harmless: runs are merged first, quarantine second, and the file
+manifest last, so a file whose read did not complete is read again next time, and the merges make
+that second read change nothing that is already right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from monitoring.config import Config
+from monitoring.rules import RUN_STATE_ALIASES, TERMINAL_STATES
+from monitoring.sources import FILE_GLOB, SourceError, read_raw_events
+from monitoring.storage import Storage
+from monitoring.tables import INGESTED_FILES, PIPELINE_RUNS, QUARANTINE
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    files_listed: int
+    files_read: int
+    lines_read: int
+    blank_lines: int
+    events_kept: int
+    lines_quarantined: int
+    runs_in_batch: int
+
+    @property
+    def reconciles(self) -> bool:
+        return self.lines_read == self.blank_lines + self.events_kept + self.lines_quarantined
+
+
+# --- pure transformations ----------------------------------------------------------------------------
+
+
+def normalised_status(raw: Column) -> Column:
+    """ADF's spellings ('Canceled', 'SUCCESS', ...) -> the silver vocabulary; null when unknown."""
+    aliases = F.create_map(*[F.lit(x) for pair in RUN_STATE_ALIASES.items() for x in pair])
+    return aliases[F.lower(F.trim(raw))]
+
+
+def with_quarantine_reason(raw_events: DataFrame) -> DataFrame:
+    """Adds ``status`` (normalised) and ``reason``: null for a usable event, else why it is not."""
+    status = normalised_status(F.col("status"))
+    reason = (
+        F.when(F.col("parse_error").isNotNull(), F.col("parse_error"))
+        .when(F.col("run_id").isNull(), F.lit("missing run id"))
+        .when(F.col("pipeline_name").isNull(), F.lit("missing pipeline name"))
+        .when(F.col("start_time").isNull(), F.lit("missing or invalid start time"))
+        .when(
+            status.isNull(),
+            F.concat(F.lit("unknown status '"), F.coalesce(F.col("status"), F.lit("")), F.lit("'")),
+        )
+        .when(F.col("end_time") < F.col("start_time"), F.lit("run ends before it starts"))
+    )
+    return raw_events.withColumn("reason", reason).withColumn("status", status)
+
+
+def latest_run_states(events: DataFrame) -> DataFrame:
+    """One row per run: its latest state, a terminal state beating a non-terminal one.
+
+    Records of one run arrive out of order and across files; identical records read twice collapse.
+    """
+    is_terminal = F.col("status").isin(*TERMINAL_STATES)
+    by_run = Window.partitionBy("run_id")
+    latest_first = by_run.orderBy(
+        is_terminal.desc(),
+        F.col("event_time").desc_nulls_last(),
+        F.col("end_time").desc_nulls_last(),
+        F.col("source_file").desc(),
+        F.col("raw_line").desc(),
+    )
+    return (
+        events.withColumn("last_event_time", F.max("event_time").over(by_run))
+        .withColumn("_rank", F.row_number().over(latest_first))
+        .where("_rank = 1")
+        .withColumn(
+            "duration_seconds",
+            F.col("end_time").cast("long") - F.col("start_time").cast("long"),
+        )
+    )
+
+
+def _is_terminal(alias: str) -> Column:
+    return F.col(f"{alias}.status").isin(*TERMINAL_STATES).cast("int")
+
+
+def _is_newer_state() -> Column:
+    """MERGE condition: the incoming row ``s`` is a better state of the run than the stored ``t``."""
+    s_term, t_term = _is_terminal("s"), _is_terminal("t")
+    return (s_term > t_term) | (
+        (s_term == t_term) & (F.col("s.last_event_time") > F.coalesce(F.col("t.last_event_time"), F.lit(0).cast("timestamp")))
+    )
+
+
+# --- the edges: listing and writing ------------------------------------------------------------------
+
+
+def list_log_files(spark: SparkSession, config: Config) -> DataFrame:
+    """Every log file under ``source.path``: ``path``, ``size``, ``modification_time``.
+
+    Read recursively without partition inference: ADF's layout repeats ``m=`` (month, minute), which
+    partition discovery rejects. Only file metadata is read here, never content.
+    """
+    try:
+        listing = (
+            spark.read.format("binaryFile")
+            .option("recursiveFileLookup", "true")
+            .option("pathGlobFilter", FILE_GLOB[config.source.format])
+            .load(config.source.path)
+        )
+    except Exception as error:  # Spark raises AnalysisException subclasses that vary by version
+        if "PATH_NOT_FOUND" in str(error) or "does not exist" in str(error):
+            raise SourceError(f"source.path: {config.source.path!r} does not exist") from None
+        raise
+    return listing.select(
+        "path", F.col("length").alias("size"), F.col("modificationTime").alias("modification_time")
+    )
+
+
+def files_to_read(listed: DataFrame, already_read: DataFrame) -> DataFrame:
+    """Files never read, or whose size or modification time changed since (append blobs grow)."""
+    return listed.join(already_read.select("path", "size", "modification_time"), ["path", "size", "modification_time"], "left_anti")
+
+
+def ingest(spark: SparkSession, storage: Storage, config: Config, now: datetime) -> IngestReport:
+    listed = list_log_files(spark, config).cache()
+    files_listed = listed.count()
+    new_files = files_to_read(listed, storage.read(INGESTED_FILES)).cache()
+    # File metadata only (a few thousand rows at most per night), never run-level data.
+    paths = [row.path for row in new_files.select("path").collect()]
+    if not paths:
+        listed.unpersist()
+        return IngestReport(files_listed, 0, 0, 0, 0, 0, 0)
+
+    ingested_at = F.lit(now).cast(T.TimestampType())
+    classified = with_quarantine_reason(read_raw_events(spark, paths, config.source, config.timezone))
+    classified = classified.withColumn(
+        "kind",
+        F.when(F.trim(F.col("raw_line")) == "", F.lit("blank"))
+        .when(F.col("reason").isNull(), F.lit("kept"))
+        .otherwise(F.lit("quarantined")),
+    ).persist()
+
+    counts = {row.kind: row["count"] for row in classified.groupBy("kind").count().collect()}
+    lines_per_file = classified.groupBy(F.col("source_file").alias("path")).agg(F.count("*").alias("lines_read"))
+
+    runs = latest_run_states(classified.where("kind = 'kept'")).withColumn("ingested_at", ingested_at).persist()
+    runs_in_batch = runs.count()
+    (
+        storage.merge(runs.select(*PIPELINE_RUNS.schema.fieldNames()), PIPELINE_RUNS, F.expr("t.run_id = s.run_id"))
+        .whenMatchedUpdate(
+            condition=_is_newer_state(),
+            set={
+                **{c: f"s.{c}" for c in PIPELINE_RUNS.schema.fieldNames() if c != "last_event_time"},
+                "last_event_time": "greatest(s.last_event_time, t.last_event_time)",
+            },
+        )
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+
+    # A re-read file's quarantine is replaced by what this read found: a half-written last line of a
+    # growing blob leaves quarantine once the blob is complete.
+    quarantined = (
+        classified.where("kind = 'quarantined'")
+        .groupBy("source_file", "raw_line")
+        .agg(F.min("reason").alias("reason"), F.count("*").alias("occurrences"))
+        .select(
+            "source_file",
+            F.lit(config.source.format).alias("source_format"),
+            "raw_line",
+            "reason",
+            "occurrences",
+            ingested_at.alias("quarantined_at"),
+        )
+    )
+    (
+        storage.merge(
+            quarantined,
+            QUARANTINE,
+            F.expr("t.source_file = s.source_file AND t.raw_line = s.raw_line"),
+        )
+        .whenMatchedUpdate(set={"occurrences": "s.occurrences"})
+        .whenNotMatchedInsertAll()
+        .whenNotMatchedBySourceDelete(condition=F.col("t.source_file").isin(paths))
+        .execute()
+    )
+
+    manifest = new_files.join(lines_per_file, "path", "left").select(
+        "path", "size", "modification_time", F.coalesce("lines_read", F.lit(0)).alias("lines_read"), ingested_at.alias("ingested_at")
+    )
+    (
+        storage.merge(manifest, INGESTED_FILES, F.expr("t.path = s.path"))
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+
+    report = IngestReport(
+        files_listed=files_listed,
+        files_read=len(paths),
+        lines_read=sum(counts.values()),
+        blank_lines=counts.get("blank", 0),
+        events_kept=counts.get("kept", 0),
+        lines_quarantined=counts.get("quarantined", 0),
+        runs_in_batch=runs_in_batch,
+    )
+    for frame in (classified, runs, new_files, listed):
+        frame.unpersist()
+    return report

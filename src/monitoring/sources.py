@@ -1,0 +1,253 @@
+"""Readers: log files of each supported format -> one frame of *raw run events*.
+
+A raw event is one record as read, mapped onto common columns (see ``RAW_EVENT_COLUMNS``), with
+``raw_line`` and ``source_file`` kept so a record that cannot be used is quarantined as it was, and
+``parse_error`` set when the record could not be parsed at all. Validation happens once, downstream,
+in :mod:`monitoring.ingest`, whatever the format.
+
+Explicit schemas everywhere: inference would be slow on years of logs and breaks on ADF's quirks
+(``Level`` and ``level`` in one record). Timestamps go through ``try_to_timestamp`` because Spark 4
+runs in ANSI mode, where a bad value would fail the whole job instead of one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from monitoring.config import SourceConfig
+
+RAW_EVENT_COLUMNS: tuple[str, ...] = (
+    "source_file",
+    "raw_line",
+    "parse_error",
+    "run_id",
+    "pipeline_name",
+    "factory",
+    "status",
+    "start_time",
+    "end_time",
+    "failure_type",
+    "error_message",
+    "run_group_id",
+    "parameters",
+    "event_time",
+)
+
+_TIMESTAMPS = {c: T.TimestampType() for c in ("start_time", "end_time", "event_time")}
+CORRUPT = "_corrupt_record"
+
+
+class SourceError(RuntimeError):
+    """The log source cannot be read at all (missing folder, CSV header without a mapped column...)."""
+
+FILE_GLOB = {"adf_diagnostic": "*.json", "log_analytics": "*.json", "adf_rest_api": "*.json", "csv": "*.csv"}
+
+
+def _strings(*names: str) -> list[T.StructField]:
+    return [T.StructField(name, T.StringType()) for name in names]
+
+
+# Only the fields we use. Objects read into a string field keep their JSON text (parameters).
+DIAGNOSTIC_SCHEMA = T.StructType(
+    [
+        *_strings("time", "resourceId", "runId", "pipelineName", "status", "start", "end", "failureType"),
+        *_strings("groupId"),
+        T.StructField("properties", T.StructType(_strings("Parameters", "Message", "ErrorMessage"))),
+        T.StructField(CORRUPT, T.StringType()),
+    ]
+)
+
+LOG_ANALYTICS_SCHEMA = T.StructType(
+    [
+        *_strings("TimeGenerated", "ResourceId", "RunId", "PipelineName", "Status", "Start", "End"),
+        *_strings("FailureType", "ErrorMessage", "GroupId", "Parameters"),
+        T.StructField(CORRUPT, T.StringType()),
+    ]
+)
+
+REST_RUN_SCHEMA = T.StructType(
+    _strings("id", "runId", "runGroupId", "pipelineName", "parameters", "runStart", "runEnd", "status")
+    + _strings("message", "lastUpdated")
+    + [T.StructField("durationInMs", T.LongType())]
+)
+REST_RESPONSE_SCHEMA = T.StructType(
+    [T.StructField("value", T.ArrayType(REST_RUN_SCHEMA)), T.StructField(CORRUPT, T.StringType())]
+)
+
+
+def utc_timestamp(text: Column) -> Column:
+    """ISO-8601 text -> UTC timestamp; null for a blank, unparseable or ADF's 1601 'not ended' value.
+
+    Values without a zone are read as UTC (the session zone), the convention of ADF's logs.
+    """
+    parsed = F.try_to_timestamp(F.nullif(F.trim(text), F.lit("")))
+    return F.when(F.year(parsed) > 1601, parsed)
+
+
+def blank_to_null(text: Column) -> Column:
+    return F.nullif(F.trim(text), F.lit(""))
+
+
+def factory_from_resource_id(resource_id: Column) -> Column:
+    return blank_to_null(F.regexp_extract(resource_id, r"(?i)/factories/([^/]+)", 1))
+
+
+def _with_file(df: DataFrame) -> DataFrame:
+    return df.withColumn("source_file", F.col("_metadata.file_path"))
+
+
+def _json_lines(spark: SparkSession, files: Sequence[str], schema: T.StructType) -> DataFrame:
+    """One row per non-blank line: ``source_file``, ``raw_line``, ``j`` (parsed), ``parse_error``."""
+    lines = _with_file(spark.read.text(list(files))).withColumnRenamed("value", "raw_line")
+    parsed = lines.withColumn("j", F.from_json("raw_line", schema, {"columnNameOfCorruptRecord": CORRUPT}))
+    return parsed.withColumn(
+        "parse_error",
+        F.when(F.col(f"j.{CORRUPT}").isNotNull(), F.lit("malformed JSON")),
+    )
+
+
+def read_adf_diagnostic(spark: SparkSession, files: Sequence[str], _: SourceConfig, __: str) -> DataFrame:
+    j = F.col("j")
+    return _json_lines(spark, files, DIAGNOSTIC_SCHEMA).select(
+        "source_file",
+        "raw_line",
+        "parse_error",
+        blank_to_null(j.runId).alias("run_id"),
+        blank_to_null(j.pipelineName).alias("pipeline_name"),
+        factory_from_resource_id(j.resourceId).alias("factory"),
+        j.status.alias("status"),
+        utc_timestamp(j.start).alias("start_time"),
+        utc_timestamp(j.end).alias("end_time"),
+        blank_to_null(j.failureType).alias("failure_type"),
+        F.coalesce(blank_to_null(j.properties.Message), blank_to_null(j.properties.ErrorMessage)).alias(
+            "error_message"
+        ),
+        blank_to_null(j.groupId).alias("run_group_id"),
+        blank_to_null(j.properties.Parameters).alias("parameters"),
+        utc_timestamp(j.time).alias("event_time"),
+    )
+
+
+def read_log_analytics(spark: SparkSession, files: Sequence[str], _: SourceConfig, __: str) -> DataFrame:
+    j = F.col("j")
+    return _json_lines(spark, files, LOG_ANALYTICS_SCHEMA).select(
+        "source_file",
+        "raw_line",
+        "parse_error",
+        blank_to_null(j.RunId).alias("run_id"),
+        blank_to_null(j.PipelineName).alias("pipeline_name"),
+        factory_from_resource_id(j.ResourceId).alias("factory"),
+        j.Status.alias("status"),
+        utc_timestamp(j.Start).alias("start_time"),
+        utc_timestamp(j.End).alias("end_time"),
+        blank_to_null(j.FailureType).alias("failure_type"),
+        blank_to_null(j.ErrorMessage).alias("error_message"),
+        blank_to_null(j.GroupId).alias("run_group_id"),
+        blank_to_null(j.Parameters).alias("parameters"),
+        utc_timestamp(j.TimeGenerated).alias("event_time"),
+    )
+
+
+def read_adf_rest_api(spark: SparkSession, files: Sequence[str], _: SourceConfig, __: str) -> DataFrame:
+    """Saved ``queryPipelineRuns`` responses: one JSON document per file, one raw event per run."""
+    documents = _with_file(spark.read.option("wholetext", "true").text(list(files))).withColumn(
+        "doc", F.from_json("value", REST_RESPONSE_SCHEMA, {"columnNameOfCorruptRecord": CORRUPT})
+    )
+    # A document that is not a response at all is one quarantined record holding the whole file.
+    unreadable = documents.where(F.col(f"doc.{CORRUPT}").isNotNull() | F.col("doc.value").isNull()).select(
+        "source_file",
+        F.col("value").alias("raw_line"),
+        F.when(F.col(f"doc.{CORRUPT}").isNotNull(), F.lit("malformed JSON"))
+        .otherwise(F.lit("not a queryPipelineRuns response (no 'value' list)"))
+        .alias("parse_error"),
+        *[F.lit(None).cast(_TIMESTAMPS.get(c, T.StringType())).alias(c) for c in RAW_EVENT_COLUMNS[3:]],
+    )
+    r = F.col("r")
+    runs = (
+        documents.where(F.col(f"doc.{CORRUPT}").isNull())
+        .select("source_file", F.explode("doc.value").alias("r"))
+        .select(
+            "source_file",
+            F.to_json(r).alias("raw_line"),
+            F.lit(None).cast(T.StringType()).alias("parse_error"),
+            blank_to_null(r.runId).alias("run_id"),
+            blank_to_null(r.pipelineName).alias("pipeline_name"),
+            factory_from_resource_id(r.id).alias("factory"),
+            r.status.alias("status"),
+            utc_timestamp(r.runStart).alias("start_time"),
+            utc_timestamp(r.runEnd).alias("end_time"),
+            F.lit(None).cast(T.StringType()).alias("failure_type"),
+            blank_to_null(r.message).alias("error_message"),
+            blank_to_null(r.runGroupId).alias("run_group_id"),
+            blank_to_null(r.parameters).alias("parameters"),
+            F.coalesce(utc_timestamp(r.lastUpdated), utc_timestamp(r.runEnd)).alias("event_time"),
+        )
+    )
+    return runs.unionByName(unreadable)
+
+
+def read_csv_export(spark: SparkSession, files: Sequence[str], source: SourceConfig, timezone: str) -> DataFrame:
+    """The export the Power BI report was built on: local times, SUCCESS/FAILURE, no run id.
+
+    The run id is derived from pipeline name and start, so the same row read twice is the same run.
+    """
+    options = source.csv
+    rows = _with_file(
+        spark.read.option("header", "true")
+        .option("sep", options.delimiter)
+        .option("multiLine", "true")
+        .option("escape", '"')
+        .option("mode", "PERMISSIVE")
+        .csv(list(files))
+    )
+    missing = [name for name in options.columns.values() if name not in rows.columns]
+    if missing:
+        found = ", ".join(c for c in rows.columns if c != "source_file")
+        raise SourceError(f"source.columns: {missing} not in the CSV header (found: {found})")
+    col = {key: F.col(f"`{name}`") for key, name in options.columns.items()}
+    data_columns = [F.coalesce(F.col(f"`{c}`"), F.lit("")) for c in rows.columns if c != "source_file"]
+
+    def local_time(text: Column) -> Column:
+        parsed = F.try_to_timestamp(blank_to_null(text), F.lit(options.timestamp_format))
+        return F.to_utc_timestamp(parsed, timezone)
+
+    start_text = blank_to_null(col["start_time"])
+    pipeline = blank_to_null(col["pipeline_name"])
+    return rows.select(
+        "source_file",
+        F.concat_ws(options.delimiter, *data_columns).alias("raw_line"),
+        F.lit(None).cast(T.StringType()).alias("parse_error"),
+        F.when(
+            pipeline.isNotNull() & start_text.isNotNull(),
+            F.concat(F.lit("csv-"), F.substring(F.sha2(F.concat_ws("|", pipeline, start_text), 256), 1, 32)),
+        ).alias("run_id"),
+        pipeline.alias("pipeline_name"),
+        F.lit(None).cast(T.StringType()).alias("factory"),
+        col["status"].alias("status"),
+        local_time(col["start_time"]).alias("start_time"),
+        local_time(col["end_time"]).alias("end_time"),
+        F.lit(None).cast(T.StringType()).alias("failure_type"),
+        blank_to_null(col["error_message"]).alias("error_message"),
+        F.lit(None).cast(T.StringType()).alias("run_group_id"),
+        F.lit(None).cast(T.StringType()).alias("parameters"),
+        F.coalesce(local_time(col["end_time"]), local_time(col["start_time"])).alias("event_time"),
+    )
+
+
+Reader = Callable[[SparkSession, Sequence[str], SourceConfig, str], DataFrame]
+
+READERS: dict[str, Reader] = {
+    "adf_diagnostic": read_adf_diagnostic,
+    "log_analytics": read_log_analytics,
+    "adf_rest_api": read_adf_rest_api,
+    "csv": read_csv_export,
+}
+
+
+def read_raw_events(spark: SparkSession, files: Sequence[str], source: SourceConfig, timezone: str) -> DataFrame:
+    """Raw events of ``files`` in the configured format, columns in ``RAW_EVENT_COLUMNS`` order."""
+    return READERS[source.format](spark, files, source, timezone).select(*RAW_EVENT_COLUMNS)

@@ -1,0 +1,88 @@
+"""The terminal summary of a run: flows x days in colour, counts per status, what is KO and since when."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from monitoring.job import JobResult
+from monitoring.rules import KO, STATUS_COLORS, STATUS_SEVERITY, WARNING
+
+
+def _badge(status: str) -> Text:
+    return Text(f" {status} ", style=f"bold white on {STATUS_COLORS[status]}")
+
+
+def flows_by_day(result: JobResult) -> Table:
+    days = sorted({row.business_date for row in result.flow_rows})
+    table = Table(title="Flows per business date", title_justify="left")
+    table.add_column("flow", style="bold")
+    for day in days:
+        table.add_column(day.strftime("%a %d/%m"), justify="center")
+    cells = {(row.flow, row.business_date): row for row in result.flow_rows}
+    for flow in sorted({row.flow for row in result.flow_rows}):
+        table.add_row(flow, *[_badge(cells[flow, d].status) if (flow, d) in cells else Text("-") for d in days])
+    return table
+
+
+def latest_day_detail(result: JobResult) -> Table:
+    """Every flow of the newest evaluated date with its span and what is wrong."""
+    last = result.evaluation.last
+    table = Table(title=f"Flows on {last:%A %d %B %Y}", title_justify="left")
+    for name in ("flow", "status", "start", "end", "duration", "KO days", "detail"):
+        table.add_column(name, overflow="fold")
+    for row in (r for r in result.flow_rows if r.business_date == last):
+        table.add_row(
+            row.flow,
+            _badge(row.status),
+            row.start_local or "-",
+            row.end_local or "-",
+            row.duration_hms or "-",
+            str(row.consecutive_ko_days or ""),
+            row.detail or "",
+        )
+    return table
+
+
+def problems(result: JobResult, limit: int = 40) -> Table:
+    """KO and WARNING pipelines, worst and newest first, with the error text."""
+    rows = [r for r in result.pipeline_rows if r.status in (KO, WARNING)]
+    rows.sort(key=lambda r: (STATUS_SEVERITY[r.status], -r.business_date.toordinal(), r.flow, r.pipeline_name))
+    table = Table(title=f"Pipelines KO or WARNING ({len(rows)})", title_justify="left")
+    for name in ("date", "flow", "pipeline", "status", "reason", "since", "detail / error"):
+        table.add_column(name, overflow="fold")
+    for row in rows[:limit]:
+        error = f" - {row.error_message[:160]}" if row.error_message else ""
+        since = f"{row.consecutive_ko_days} day(s)" if row.consecutive_ko_days else ""
+        table.add_row(
+            str(row.business_date),
+            row.flow,
+            row.pipeline_name,
+            _badge(row.status),
+            row.reason or "",
+            since,
+            Text(f"{row.detail}{error}"),
+        )
+    if len(rows) > limit:
+        table.caption = f"... and {len(rows) - limit} more: query gold/pipeline_daily_status"
+    return table
+
+
+def print_summary(result: JobResult, console: Console) -> None:
+    counts = Counter(row.status for row in result.pipeline_rows)
+    console.print(flows_by_day(result))
+    console.print(latest_day_detail(result))
+    console.print(problems(result))
+    line = Text("Pipeline-days: ")
+    for status in sorted(counts, key=STATUS_SEVERITY.__getitem__):
+        line.append_text(_badge(status)).append(f" {counts[status]}  ")
+    console.print(line)
+    report = result.ingest
+    console.print(
+        f"Lines read {report.lines_read} = kept {report.events_kept} + quarantined {report.lines_quarantined} "
+        f"+ blank {report.blank_lines}; evaluated {result.evaluation.first} to {result.evaluation.last} "
+        f"in {result.seconds:.1f}s"
+    )

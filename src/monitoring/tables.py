@@ -1,0 +1,160 @@
+"""Schemas of the tables the job writes, with a comment on every column.
+
+The comments land in the Delta log, so Power BI, Unity Catalog and `DESCRIBE` show them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import types as T
+
+
+def _col(name: str, data_type: T.DataType, comment: str, nullable: bool = True) -> T.StructField:
+    return T.StructField(name, data_type, nullable, {"comment": comment})
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str  # relative name: layer/table
+    comment: str
+    schema: T.StructType
+
+
+S, TS, D, L, I, B, DBL = (
+    T.StringType(),
+    T.TimestampType(),
+    T.DateType(),
+    T.LongType(),
+    T.IntegerType(),
+    T.BooleanType(),
+    T.DoubleType(),
+)
+
+PIPELINE_RUNS = TableSpec(
+    "silver/pipeline_runs",
+    "One row per ADF pipeline run: its latest known state, deduplicated across log records and files.",
+    T.StructType(
+        [
+            _col("run_id", S, "ADF run id (key). CSV exports have none: a hash of pipeline name and start.", False),
+            _col("pipeline_name", S, "ADF pipeline name.", False),
+            _col("factory", S, "Data factory the run belongs to (from the resource id), when known."),
+            _col("status", S, "Latest state: Queued, InProgress, Succeeded, Failed or Cancelled.", False),
+            _col("start_time", TS, "Run start, UTC.", False),
+            _col("end_time", TS, "Run end, UTC; null while the run has not ended."),
+            _col("duration_seconds", L, "end_time - start_time in seconds; null while not ended."),
+            _col("failure_type", S, "ADF failure type (UserError, SystemError, ...) of a failed run."),
+            _col("error_message", S, "Error text of a failed run, as ADF logged it."),
+            _col("run_group_id", S, "ADF run group id (a rerun shares its original's group)."),
+            _col("parameters", S, "Run parameters, as a JSON string."),
+            _col("last_event_time", TS, "Time of the newest log record seen for this run, UTC."),
+            _col("source_file", S, "File the retained record came from."),
+            _col("ingested_at", TS, "When this row was last written by the job, UTC."),
+        ]
+    ),
+)
+
+QUARANTINE = TableSpec(
+    "silver/quarantine",
+    "Log lines the job could not turn into a run, with the reason. Nothing is dropped silently.",
+    T.StructType(
+        [
+            _col("source_file", S, "File the line came from.", False),
+            _col("source_format", S, "Configured source format (adf_diagnostic, log_analytics, ...).", False),
+            _col("raw_line", S, "The line (or record) as read, unmodified.", False),
+            _col("reason", S, "Why it was set aside, e.g. 'malformed JSON' or 'missing run id'.", False),
+            _col("occurrences", L, "How many times this exact line appears in the file (counts reconcile).", False),
+            _col("quarantined_at", TS, "When the job set it aside, UTC.", False),
+        ]
+    ),
+)
+
+INGESTED_FILES = TableSpec(
+    "silver/ingested_files",
+    "Log files already read, with the size and modification time seen, so a night reads only new or grown files.",
+    T.StructType(
+        [
+            _col("path", S, "Full path of the log file.", False),
+            _col("size", L, "Size in bytes when it was read.", False),
+            _col("modification_time", TS, "Modification time when it was read, UTC.", False),
+            _col("lines_read", L, "Lines (records) read from it in total at that read."),
+            _col("ingested_at", TS, "When it was read, UTC.", False),
+        ]
+    ),
+)
+
+_STATUS = "OK, WARNING, KO or PENDING (not due yet)."
+_REASON = (
+    "Comma-separated reason codes in canonical order (MISSING, FAILED, CANCELLED, RUNNING, PENDING, LATE, "
+    "ORDER, RETRIED, SLOW, FAST); null when OK."
+)
+_COLOR = "Hex colour of the status: #2E7D32 OK, #EF6C00 WARNING, #C62828 KO, #757575 PENDING."
+
+PIPELINE_DAILY_STATUS = TableSpec(
+    "gold/pipeline_daily_status",
+    "Daily status of each ADF pipeline: one row per (business_date, pipeline_name).",
+    T.StructType(
+        [
+            _col("business_date", D, "Local calendar date (in the configured time zone) of the runs' start.", False),
+            _col("flow", S, "Business flow of the pipeline; UNASSIGNED when it is in no configured flow.", False),
+            _col("pipeline_name", S, "ADF pipeline name.", False),
+            _col("execution_order", I, "Position of the pipeline in its flow (1 = first); null when UNASSIGNED."),
+            _col("expected", B, "True when the pipeline's schedule expects a run on this date.", False),
+            _col("status", S, _STATUS, False),
+            _col("reason", S, _REASON),
+            _col("detail", S, "One readable sentence explaining the status."),
+            _col("run_count", I, "Runs of the pipeline that started on this business date.", False),
+            _col("failed_run_count", I, "Of those, runs that failed or were cancelled.", False),
+            _col("run_id", S, "Run id of the final run (the latest start on this date)."),
+            _col("last_run_status", S, "State of the final run: Queued, InProgress, Succeeded, Failed, Cancelled."),
+            _col("start_time", TS, "Final run's start, UTC."),
+            _col("end_time", TS, "Final run's end, UTC; null while it has not ended."),
+            _col("start_local", S, "Final run's start in the configured time zone, yyyy-MM-dd HH:mm:ss."),
+            _col("end_local", S, "Final run's end in the configured time zone, yyyy-MM-dd HH:mm:ss."),
+            _col("duration_seconds", L, "Final run's duration in seconds."),
+            _col("duration_hms", S, "Final run's duration as HH:MM:SS (hours may pass 24)."),
+            _col("error_message", S, "Error text of the final run, if it failed."),
+            _col("failure_type", S, "ADF failure type of the final run, if it failed."),
+            _col("baseline_duration_seconds", DBL, "Median duration of the recent successful final runs (SLOW/FAST)."),
+            _col("duration_ratio", DBL, "duration_seconds / baseline_duration_seconds."),
+            _col("consecutive_ko_days", I, "For a KO row, how many of the pipeline's rows in a row end KO here; else 0.", False),
+            _col("status_color", S, _COLOR, False),
+            _col("evaluated_at", TS, "When the job computed this row, UTC.", False),
+        ]
+    ),
+)
+
+FLOW_DAILY_STATUS = TableSpec(
+    "gold/flow_daily_status",
+    "Daily status of each business flow over its expected pipelines: one row per (business_date, flow).",
+    T.StructType(
+        [
+            _col("business_date", D, "Local calendar date (in the configured time zone).", False),
+            _col("flow", S, "Business flow name.", False),
+            _col("status", S, _STATUS, False),
+            _col("reason", S, "Distinct reason codes of the flow's expected pipelines, in canonical order; null when OK."),
+            _col("detail", S, "One readable sentence: which pipelines are not OK and why."),
+            _col("pipelines_expected", I, "Pipelines of the flow expected on this date.", False),
+            _col("pipelines_ok", I, "Of those, pipelines with status OK.", False),
+            _col("pipelines_warning", I, "Of those, pipelines with status WARNING.", False),
+            _col("pipelines_ko", I, "Of those, pipelines with status KO.", False),
+            _col("start_time", TS, "First start of a run of the flow's pipelines on this date, UTC."),
+            _col("end_time", TS, "Last end of the flow's final runs on this date, UTC."),
+            _col("start_local", S, "start_time in the configured time zone, yyyy-MM-dd HH:mm:ss."),
+            _col("end_local", S, "end_time in the configured time zone, yyyy-MM-dd HH:mm:ss."),
+            _col("duration_seconds", L, "end_time - start_time in seconds (the report's TimeDuration)."),
+            _col("duration_hms", S, "That span as HH:MM:SS (hours may pass 24)."),
+            _col("consecutive_ko_days", I, "For a KO row, how many of the flow's rows in a row end KO here; else 0.", False),
+            _col("status_color", S, _COLOR, False),
+            _col("evaluated_at", TS, "When the job computed this row, UTC.", False),
+        ]
+    ),
+)
+
+ALL_TABLES: tuple[TableSpec, ...] = (
+    PIPELINE_RUNS,
+    QUARANTINE,
+    INGESTED_FILES,
+    PIPELINE_DAILY_STATUS,
+    FLOW_DAILY_STATUS,
+)
