@@ -7,10 +7,12 @@ Exit codes: 0 whatever the statuses, 2 for a bad config or bad arguments (one li
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import traceback
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -83,7 +85,8 @@ def _add_range_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="pipeline-monitor", description="Daily OK / WARNING / KO statuses of ADF pipelines, as Delta tables."
+        prog="pipeline-monitor",
+        description="Daily OK / WARNING / KO statuses of ADF pipelines, as Delta tables.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -118,10 +121,52 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-def _demo(args: argparse.Namespace, console: Console) -> int:
-    from monitoring.demo import run_demo
+DEMO_MARKER = ".pipeline-monitor-demo"
 
-    run_demo(console, days=args.days, logs=Path(args.logs), lakehouse=Path(args.lakehouse))
+
+def example_config_path() -> Path:
+    """The example configuration shipped inside the package (a link to config/monitoring.example.yml)."""
+    return Path(str(resources.files("monitoring") / "resources" / "monitoring.example.yml"))
+
+
+def _fresh_demo_folder(folder: Path) -> None:
+    """Empty a folder the demo made before; refuse to touch anything else."""
+    if folder.exists() and any(folder.iterdir()):
+        if not (folder / DEMO_MARKER).exists():
+            raise UsageError(f"{folder} is not empty and was not made by the demo: choose another folder")
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / DEMO_MARKER).touch()
+
+
+def _demo(args: argparse.Namespace, console: Console) -> int:
+    from monitoring.demo import generate_demo_logs
+    from monitoring.job import DateRange, local_today, run_job
+    from monitoring.spark import get_spark
+    from monitoring.summary import print_summary
+
+    if args.days < 1:
+        raise UsageError("--days must be at least 1")
+    logs, lakehouse = Path(args.logs), Path(args.lakehouse)
+    config = load_config(example_config_path()).with_overrides(logs=str(logs), lakehouse=str(lakehouse))
+    now = datetime.now(UTC)
+    for folder in (logs, lakehouse):
+        _fresh_demo_folder(folder)
+    generated = generate_demo_logs(config, logs, args.days, now)
+    console.log(
+        f"Generated {generated.records} log records of {generated.runs} runs in {generated.files} hourly blobs "
+        f"under {logs}, with {len(generated.incidents)} planted incidents"
+    )
+    with console.status("Starting Spark (the first start downloads Delta's jars from Maven Central)"):
+        spark = get_spark()
+    dates = DateRange.ending(local_today(config, now), args.days - 1)
+    result = run_job(spark, config, dates, now, progress=lambda m: console.log(m))
+    print_summary(result, console)
+    console.print(
+        f"\nDelta tables under [bold]{lakehouse}[/bold]: silver/pipeline_runs, silver/quarantine, "
+        "gold/pipeline_daily_status, gold/flow_daily_status.\n"
+        f'Query them: spark.read.format("delta").load("{lakehouse}/gold/pipeline_daily_status")'
+    )
     return EXIT_OK
 
 
@@ -143,7 +188,7 @@ COMMANDS = {"run": _run, "demo": _demo, "validate-config": _validate}
 def main(argv: Sequence[str] | None = None) -> int:
     # Piped output (CI logs, job logs) gets a width people read, not a folded 80 columns.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-    errors = Console(stderr=True, highlight=False)
+    errors = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # argparse prints its own one-line reason

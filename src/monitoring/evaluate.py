@@ -96,13 +96,14 @@ def pipeline_catalog(spark: SparkSession, config: Config) -> DataFrame:
 def with_rules(df: DataFrame, catalog: DataFrame, config: Config) -> DataFrame:
     """Attach each pipeline's rule columns; a pipeline in no flow gets the defaults and flow UNASSIGNED."""
     defaults = dict(zip(CATALOG_SCHEMA.fieldNames(), _catalog_row(config.defaults), strict=True))
-    joined = df.drop(*[c for c in RULE_COLUMNS if c in df.columns]).join(
-        F.broadcast(catalog), "pipeline_name", "left"
+    joined = df.drop(*[c for c in RULE_COLUMNS if c in df.columns]).join(F.broadcast(catalog), "pipeline_name", "left")
+    # One select, not a withColumn per setting: each withColumn re-analyses the whole plan.
+    return joined.withColumns(
+        {
+            name: F.coalesce(F.col(name), F.lit(defaults[name]).cast(CATALOG_SCHEMA[name].dataType))
+            for name in RULE_COLUMNS
+        }
     )
-    for name in RULE_COLUMNS:
-        field_type = CATALOG_SCHEMA[name].dataType
-        joined = joined.withColumn(name, F.coalesce(F.col(name), F.lit(defaults[name]).cast(field_type)))
-    return joined
 
 
 def is_expected(business_date: Column) -> Column:
@@ -198,9 +199,12 @@ def with_duration_baseline(daily: DataFrame, widest_baseline_days: int) -> DataF
     day_number = F.datediff("business_date", F.lit(date(1970, 1, 1)))
     history = Window.partitionBy("pipeline_name").orderBy(day_number).rangeBetween(-widest_baseline_days, -1)
     sample = F.when(
-        F.col("last_run_status") == SUCCEEDED, F.struct(day_number.alias("day"), F.col("duration_seconds").alias("s"))
+        F.col("last_run_status") == SUCCEEDED,
+        F.struct(day_number.alias("day"), F.col("duration_seconds").alias("s")),
     )
-    in_window = F.filter(F.collect_list(sample).over(history), lambda x: x["day"] >= day_number - F.col("baseline_days"))
+    in_window = F.filter(
+        F.collect_list(sample).over(history), lambda x: x["day"] >= day_number - F.col("baseline_days")
+    )
     durations = F.transform(in_window, lambda x: x["s"])
     return daily.withColumn(
         "baseline_duration_seconds",
@@ -210,9 +214,7 @@ def with_duration_baseline(daily: DataFrame, widest_baseline_days: int) -> DataF
 
 def expected_days(catalog: DataFrame, first: date, last: date) -> DataFrame:
     """(pipeline_name, business_date) for every configured pipeline its schedule expects in the range."""
-    days = catalog.sparkSession.range(1).select(
-        F.explode(F.sequence(F.lit(first), F.lit(last))).alias("business_date")
-    )
+    days = catalog.sparkSession.range(1).select(F.explode(F.sequence(F.lit(first), F.lit(last))).alias("business_date"))
     return (
         catalog.crossJoin(days)
         .where(is_expected(F.col("business_date")))
@@ -284,7 +286,14 @@ def _reason_phrases(tz: str) -> dict[str, Column]:
         "MISSING": F.concat(F.lit("no run ("), due_text, F.lit(")")),
         "FAILED": F.concat(F.lit("failed at "), t("end_time"), failure),
         "CANCELLED": F.concat(F.lit("cancelled"), F.coalesce(F.concat(F.lit(" at "), t("end_time")), F.lit(""))),
-        "RUNNING": F.concat(F.lit("still "), F.lower("last_run_status"), F.lit(" since "), t("start_time"), F.lit(", "), due_text),
+        "RUNNING": F.concat(
+            F.lit("still "),
+            F.lower("last_run_status"),
+            F.lit(" since "),
+            t("start_time"),
+            F.lit(", "),
+            due_text,
+        ),
         "PENDING": F.when(F.col("run_id").isNull(), F.concat(F.lit("no run yet, "), due_text)).otherwise(
             F.concat(F.lit("running since "), t("start_time"), F.lit(", "), due_text)
         ),
@@ -297,8 +306,22 @@ def _reason_phrases(tz: str) -> dict[str, Column]:
             F.coalesce(F.concat(F.lit(" ended "), t("order_predecessor_end")), F.lit(" ended")),
         ),
         "RETRIED": F.concat(F.lit("succeeded after "), F.col("failed_run_count"), F.lit(" failed or cancelled run(s)")),
-        "SLOW": F.concat(F.lit("took "), hms(F.col("duration_seconds")), F.lit(", "), ratio, F.lit("x its median "), hms(F.col("baseline_duration_seconds"))),
-        "FAST": F.concat(F.lit("took "), hms(F.col("duration_seconds")), F.lit(", "), ratio, F.lit("x its median "), hms(F.col("baseline_duration_seconds"))),
+        "SLOW": F.concat(
+            F.lit("took "),
+            hms(F.col("duration_seconds")),
+            F.lit(", "),
+            ratio,
+            F.lit("x its median "),
+            hms(F.col("baseline_duration_seconds")),
+        ),
+        "FAST": F.concat(
+            F.lit("took "),
+            hms(F.col("duration_seconds")),
+            F.lit(", "),
+            ratio,
+            F.lit("x its median "),
+            hms(F.col("baseline_duration_seconds")),
+        ),
     }
 
 
@@ -306,7 +329,9 @@ def status_from_reasons(flags: dict[str, Column]) -> Column:
     """KO if any KO reason, else WARNING if any WARNING reason, else PENDING if pending, else OK."""
 
     def any_of(status: str) -> Column:
-        return F.greatest(*[F.coalesce(flags[r.code], F.lit(False)) for r in REASONS if r.status == status], F.lit(False))
+        return F.greatest(
+            *[F.coalesce(flags[r.code], F.lit(False)) for r in REASONS if r.status == status], F.lit(False)
+        )
 
     return F.when(any_of(KO), KO).when(any_of(WARNING), WARNING).when(any_of(PENDING), PENDING).otherwise(OK)
 
@@ -349,7 +374,10 @@ def carried_streaks(stored: DataFrame, key: str, first: date) -> DataFrame:
         stored.where(F.col("business_date") < F.lit(first))
         .withColumn("_n", F.row_number().over(latest))
         .where("_n = 1")
-        .select(key, F.when(F.col("status") == KO, F.col("consecutive_ko_days")).otherwise(0).alias("carried_streak"))
+        .select(
+            key,
+            F.when(F.col("status") == KO, F.col("consecutive_ko_days")).otherwise(0).alias("carried_streak"),
+        )
     )
 
 
@@ -390,9 +418,7 @@ def pipeline_status(
 
     flags = _reason_flags(ev)
     phrases = _reason_phrases(ev.timezone)
-    ok_detail = F.when(
-        F.col("run_id").isNull(), F.lit("not scheduled and no run")
-    ).otherwise(
+    ok_detail = F.when(F.col("run_id").isNull(), F.lit("not scheduled and no run")).otherwise(
         F.concat(
             F.lit("succeeded, ended "),
             local_text(F.col("end_time"), ev.timezone, "HH:mm:ss"),
@@ -490,8 +516,14 @@ def flow_status(pipeline_rows: DataFrame, config: Config, ev: Evaluation, stored
     detail = F.concat_ws(
         "; ",
         F.when(ko > 0, F.concat(ko, F.lit(" of "), F.col("pipelines_expected"), F.lit(" KO: "), listed(KO))),
-        F.when(F.col("pipelines_warning") > 0, F.concat(F.col("pipelines_warning"), F.lit(" WARNING: "), listed(WARNING))),
-        F.when(F.col("pipelines_pending") > 0, F.concat(F.col("pipelines_pending"), F.lit(" pending: "), listed(PENDING))),
+        F.when(
+            F.col("pipelines_warning") > 0,
+            F.concat(F.col("pipelines_warning"), F.lit(" WARNING: "), listed(WARNING)),
+        ),
+        F.when(
+            F.col("pipelines_pending") > 0,
+            F.concat(F.col("pipelines_pending"), F.lit(" pending: "), listed(PENDING)),
+        ),
     )
     rows = rows.select(
         "*",

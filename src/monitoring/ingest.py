@@ -95,7 +95,8 @@ def _is_newer_state() -> Column:
     """MERGE condition: the incoming row ``s`` is a better state of the run than the stored ``t``."""
     s_term, t_term = _is_terminal("s"), _is_terminal("t")
     return (s_term > t_term) | (
-        (s_term == t_term) & (F.col("s.last_event_time") > F.coalesce(F.col("t.last_event_time"), F.lit(0).cast("timestamp")))
+        (s_term == t_term)
+        & (F.col("s.last_event_time") > F.coalesce(F.col("t.last_event_time"), F.lit(0).cast("timestamp")))
     )
 
 
@@ -119,14 +120,16 @@ def list_log_files(spark: SparkSession, config: Config) -> DataFrame:
         if "PATH_NOT_FOUND" in str(error) or "does not exist" in str(error):
             raise SourceError(f"source.path: {config.source.path!r} does not exist") from None
         raise
-    return listing.select(
-        "path", F.col("length").alias("size"), F.col("modificationTime").alias("modification_time")
-    )
+    return listing.select("path", F.col("length").alias("size"), F.col("modificationTime").alias("modification_time"))
 
 
 def files_to_read(listed: DataFrame, already_read: DataFrame) -> DataFrame:
     """Files never read, or whose size or modification time changed since (append blobs grow)."""
-    return listed.join(already_read.select("path", "size", "modification_time"), ["path", "size", "modification_time"], "left_anti")
+    return listed.join(
+        already_read.select("path", "size", "modification_time"),
+        ["path", "size", "modification_time"],
+        "left_anti",
+    )
 
 
 def ingest(spark: SparkSession, storage: Storage, config: Config, now: datetime) -> IngestReport:
@@ -194,7 +197,11 @@ def ingest(spark: SparkSession, storage: Storage, config: Config, now: datetime)
     )
 
     manifest = new_files.join(lines_per_file, "path", "left").select(
-        "path", "size", "modification_time", F.coalesce("lines_read", F.lit(0)).alias("lines_read"), ingested_at.alias("ingested_at")
+        "path",
+        "size",
+        "modification_time",
+        F.coalesce("lines_read", F.lit(0)).alias("lines_read"),
+        ingested_at.alias("ingested_at"),
     )
     (
         storage.merge(manifest, INGESTED_FILES, F.expr("t.path = s.path"))

@@ -44,6 +44,7 @@ CORRUPT = "_corrupt_record"
 class SourceError(RuntimeError):
     """The log source cannot be read at all (missing folder, CSV header without a mapped column...)."""
 
+
 FILE_GLOB = {"adf_diagnostic": "*.json", "log_analytics": "*.json", "adf_rest_api": "*.json", "csv": "*.csv"}
 
 

@@ -24,7 +24,8 @@ POWER_BI_PROPERTIES: dict[str, str] = {
 class Storage:
     def __init__(self, spark: SparkSession, root: str) -> None:
         self.spark = spark
-        self.root = root.rstrip("/")
+        # Delta's table builder takes a bare relative path for a table *name*: anchor local paths.
+        self.root = (root if "://" in root else os.path.abspath(root)).rstrip("/")
 
     def location(self, table: TableSpec) -> str:
         return f"{self.root}/{table.name}"

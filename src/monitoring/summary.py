@@ -9,22 +9,36 @@ from rich.table import Table
 from rich.text import Text
 
 from monitoring.job import JobResult
-from monitoring.rules import KO, STATUS_COLORS, STATUS_SEVERITY, WARNING
+from monitoring.rules import KO, OK, PENDING, STATUS_COLORS, STATUS_SEVERITY, WARNING
 
 
 def _badge(status: str) -> Text:
     return Text(f" {status} ", style=f"bold white on {STATUS_COLORS[status]}")
 
 
-def flows_by_day(result: JobResult) -> Table:
-    days = sorted({row.business_date for row in result.flow_rows})
-    table = Table(title="Flows per business date", title_justify="left")
-    table.add_column("flow", style="bold")
+CELL = {OK: "OK", WARNING: "WA", KO: "KO", PENDING: ".."}
+
+
+def flows_by_day(result: JobResult, max_days: int = 31) -> Table:
+    """A calendar strip per flow: one two-letter coloured cell per business date (newest right)."""
+    days = sorted({row.business_date for row in result.flow_rows})[-max_days:]
+    table = Table(
+        title="Flows per business date", title_justify="left", caption=" ".join(f"{v}={k}" for k, v in CELL.items())
+    )
+    table.add_column("flow", style="bold", no_wrap=True)
     for day in days:
-        table.add_column(day.strftime("%a %d/%m"), justify="center")
-    cells = {(row.flow, row.business_date): row for row in result.flow_rows}
+        table.add_column(day.strftime("%a")[:2] + "\n" + day.strftime("%d"), justify="center", width=2)
+    cells = {(row.flow, row.business_date): row.status for row in result.flow_rows}
     for flow in sorted({row.flow for row in result.flow_rows}):
-        table.add_row(flow, *[_badge(cells[flow, d].status) if (flow, d) in cells else Text("-") for d in days])
+        table.add_row(
+            flow,
+            *[
+                Text(CELL[cells[flow, d]], style=f"bold white on {STATUS_COLORS[cells[flow, d]]}")
+                if (flow, d) in cells
+                else Text("-")
+                for d in days
+            ],
+        )
     return table
 
 

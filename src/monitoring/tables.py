@@ -21,7 +21,7 @@ class TableSpec:
     schema: T.StructType
 
 
-S, TS, D, L, I, B, DBL = (
+S, TS, D, L, INT, B, DBL = (
     T.StringType(),
     T.TimestampType(),
     T.DateType(),
@@ -36,7 +36,12 @@ PIPELINE_RUNS = TableSpec(
     "One row per ADF pipeline run: its latest known state, deduplicated across log records and files.",
     T.StructType(
         [
-            _col("run_id", S, "ADF run id (key). CSV exports have none: a hash of pipeline name and start.", False),
+            _col(
+                "run_id",
+                S,
+                "ADF run id (key). CSV exports have none: a hash of pipeline name and start.",
+                False,
+            ),
             _col("pipeline_name", S, "ADF pipeline name.", False),
             _col("factory", S, "Data factory the run belongs to (from the resource id), when known."),
             _col("status", S, "Latest state: Queued, InProgress, Succeeded, Failed or Cancelled.", False),
@@ -63,7 +68,12 @@ QUARANTINE = TableSpec(
             _col("source_format", S, "Configured source format (adf_diagnostic, log_analytics, ...).", False),
             _col("raw_line", S, "The line (or record) as read, unmodified.", False),
             _col("reason", S, "Why it was set aside, e.g. 'malformed JSON' or 'missing run id'.", False),
-            _col("occurrences", L, "How many times this exact line appears in the file (counts reconcile).", False),
+            _col(
+                "occurrences",
+                L,
+                "How many times this exact line appears in the file (counts reconcile).",
+                False,
+            ),
             _col("quarantined_at", TS, "When the job set it aside, UTC.", False),
         ]
     ),
@@ -95,18 +105,36 @@ PIPELINE_DAILY_STATUS = TableSpec(
     "Daily status of each ADF pipeline: one row per (business_date, pipeline_name).",
     T.StructType(
         [
-            _col("business_date", D, "Local calendar date (in the configured time zone) of the runs' start.", False),
-            _col("flow", S, "Business flow of the pipeline; UNASSIGNED when it is in no configured flow.", False),
+            _col(
+                "business_date",
+                D,
+                "Local calendar date (in the configured time zone) of the runs' start.",
+                False,
+            ),
+            _col(
+                "flow",
+                S,
+                "Business flow of the pipeline; UNASSIGNED when it is in no configured flow.",
+                False,
+            ),
             _col("pipeline_name", S, "ADF pipeline name.", False),
-            _col("execution_order", I, "Position of the pipeline in its flow (1 = first); null when UNASSIGNED."),
+            _col(
+                "execution_order",
+                INT,
+                "Position of the pipeline in its flow (1 = first); null when UNASSIGNED.",
+            ),
             _col("expected", B, "True when the pipeline's schedule expects a run on this date.", False),
             _col("status", S, _STATUS, False),
             _col("reason", S, _REASON),
             _col("detail", S, "One readable sentence explaining the status."),
-            _col("run_count", I, "Runs of the pipeline that started on this business date.", False),
-            _col("failed_run_count", I, "Of those, runs that failed or were cancelled.", False),
+            _col("run_count", INT, "Runs of the pipeline that started on this business date.", False),
+            _col("failed_run_count", INT, "Of those, runs that failed or were cancelled.", False),
             _col("run_id", S, "Run id of the final run (the latest start on this date)."),
-            _col("last_run_status", S, "State of the final run: Queued, InProgress, Succeeded, Failed, Cancelled."),
+            _col(
+                "last_run_status",
+                S,
+                "State of the final run: Queued, InProgress, Succeeded, Failed, Cancelled.",
+            ),
             _col("start_time", TS, "Final run's start, UTC."),
             _col("end_time", TS, "Final run's end, UTC; null while it has not ended."),
             _col("start_local", S, "Final run's start in the configured time zone, yyyy-MM-dd HH:mm:ss."),
@@ -115,9 +143,18 @@ PIPELINE_DAILY_STATUS = TableSpec(
             _col("duration_hms", S, "Final run's duration as HH:MM:SS (hours may pass 24)."),
             _col("error_message", S, "Error text of the final run, if it failed."),
             _col("failure_type", S, "ADF failure type of the final run, if it failed."),
-            _col("baseline_duration_seconds", DBL, "Median duration of the recent successful final runs (SLOW/FAST)."),
+            _col(
+                "baseline_duration_seconds",
+                DBL,
+                "Median duration of the recent successful final runs (SLOW/FAST).",
+            ),
             _col("duration_ratio", DBL, "duration_seconds / baseline_duration_seconds."),
-            _col("consecutive_ko_days", I, "For a KO row, how many of the pipeline's rows in a row end KO here; else 0.", False),
+            _col(
+                "consecutive_ko_days",
+                INT,
+                "For a KO row, how many of the pipeline's rows in a row end KO here; else 0.",
+                False,
+            ),
             _col("status_color", S, _COLOR, False),
             _col("evaluated_at", TS, "When the job computed this row, UTC.", False),
         ]
@@ -132,19 +169,28 @@ FLOW_DAILY_STATUS = TableSpec(
             _col("business_date", D, "Local calendar date (in the configured time zone).", False),
             _col("flow", S, "Business flow name.", False),
             _col("status", S, _STATUS, False),
-            _col("reason", S, "Distinct reason codes of the flow's expected pipelines, in canonical order; null when OK."),
+            _col(
+                "reason",
+                S,
+                "Distinct reason codes of the flow's expected pipelines, in canonical order; null when OK.",
+            ),
             _col("detail", S, "One readable sentence: which pipelines are not OK and why."),
-            _col("pipelines_expected", I, "Pipelines of the flow expected on this date.", False),
-            _col("pipelines_ok", I, "Of those, pipelines with status OK.", False),
-            _col("pipelines_warning", I, "Of those, pipelines with status WARNING.", False),
-            _col("pipelines_ko", I, "Of those, pipelines with status KO.", False),
+            _col("pipelines_expected", INT, "Pipelines of the flow expected on this date.", False),
+            _col("pipelines_ok", INT, "Of those, pipelines with status OK.", False),
+            _col("pipelines_warning", INT, "Of those, pipelines with status WARNING.", False),
+            _col("pipelines_ko", INT, "Of those, pipelines with status KO.", False),
             _col("start_time", TS, "First start of a run of the flow's pipelines on this date, UTC."),
             _col("end_time", TS, "Last end of the flow's final runs on this date, UTC."),
             _col("start_local", S, "start_time in the configured time zone, yyyy-MM-dd HH:mm:ss."),
             _col("end_local", S, "end_time in the configured time zone, yyyy-MM-dd HH:mm:ss."),
             _col("duration_seconds", L, "end_time - start_time in seconds (the report's TimeDuration)."),
             _col("duration_hms", S, "That span as HH:MM:SS (hours may pass 24)."),
-            _col("consecutive_ko_days", I, "For a KO row, how many of the flow's rows in a row end KO here; else 0.", False),
+            _col(
+                "consecutive_ko_days",
+                INT,
+                "For a KO row, how many of the flow's rows in a row end KO here; else 0.",
+                False,
+            ),
             _col("status_color", S, _COLOR, False),
             _col("evaluated_at", TS, "When the job computed this row, UTC.", False),
         ]
