@@ -8,6 +8,7 @@ mapping, no timestamp_ntz).
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from delta.tables import DeltaMergeBuilder, DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -25,7 +26,7 @@ class Storage:
     def __init__(self, spark: SparkSession, root: str) -> None:
         self.spark = spark
         # Delta's table builder takes a bare relative path for a table *name*: anchor local paths.
-        self.root = (root if "://" in root else os.path.abspath(root)).rstrip("/")
+        self.root = (root if "://" in root else str(Path(root).resolve())).rstrip("/")
 
     def location(self, table: TableSpec) -> str:
         return f"{self.root}/{table.name}"
