@@ -172,13 +172,17 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
 
 def _validate(args: argparse.Namespace, console: Console) -> int:
     config = load_config(args.config)
-    console.print(f"[green]OK[/green] {args.config}: timezone {config.timezone}, source {config.source.format}")
+    # Names come from the user's file: printed as text, never as rich markup.
+    console.print(f"OK {args.config}: timezone {config.timezone}, source {config.source.format}", markup=False)
     for flow in config.flows:
-        console.print(f"  {flow.name}: {len(flow.pipelines)} pipeline(s), ko_when {flow.ko_when}, order {flow.order}")
+        line = f"  {flow.name}: {len(flow.pipelines)} pipeline(s), ko_when {flow.ko_when}, order {flow.order}"
+        console.print(line, markup=False)
         for p in flow.pipelines:
             deadline = p.deadline.strftime("%H:%M") if p.deadline else "end of day"
             after = f", after {', '.join(p.depends_on)}" if p.depends_on else ""
-            console.print(f"    {p.execution_order:>2}. {p.name} ({p.schedule.text}, due {deadline}{after})")
+            console.print(
+                f"    {p.execution_order:>2}. {p.name} ({p.schedule.text}, due {deadline}{after})", markup=False
+            )
     return EXIT_OK
 
 
@@ -196,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, console)
     except (ConfigError, UsageError, SourceError) as error:
-        errors.print(f"error: {error}", markup=False)
+        print(f"error: {error}", file=sys.stderr)  # one line, never wrapped: scripts grep it
         return EXIT_USAGE
     except Exception as error:
         errors.print(traceback.format_exc(), markup=False)

@@ -8,11 +8,13 @@ unknown keys are errors too, so a typo cannot silently disable a rule. Inheritan
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import time
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -102,14 +104,17 @@ class CsvOptions:
     delimiter: str = ";"
     timestamp_format: str = "dd/MM/yyyy HH:mm:ss"
     columns: Mapping[str, str] = field(
-        default_factory=lambda: {
-            "pipeline_name": "PipelineName",
-            "start_time": "StartTime",
-            "status": "Status",
-            "end_time": "EndTime",
-            "duration": "Duration",
-            "error_message": "Error_msg",
-        }
+        default_factory=lambda: MappingProxyType(
+            {
+                "pipeline_name": "PipelineName",
+                "start_time": "StartTime",
+                "status": "Status",
+                "end_time": "EndTime",
+                "duration": "Duration",
+                "error_message": "Error_msg",
+            }
+        ),
+        hash=False,
     )
 
 
@@ -196,7 +201,7 @@ def _duration(value: Any, path: str, inherited: DurationRules) -> DurationRules:
         if key in ("baseline_days", "min_samples"):
             if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
                 raise _fail(key_path, raw, "is not a whole number >= 1")
-        elif isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
+        elif isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw) or raw < 0:
             raise _fail(key_path, raw, "is not a number >= 0")
         updates[key] = raw
     rules = replace(inherited, **updates)
@@ -300,7 +305,7 @@ def _source(raw: Any) -> SourceConfig:
         raise _fail("source.format", fmt, f"is not one of {' | '.join(SOURCE_FORMATS)}")
     csv_keys = [key for key in _CSV_KEYS if key in mapping]
     if csv_keys and fmt != "csv":
-        raise ConfigError(f"source.{csv_keys[0]}: only applies to format 'csv'")
+        raise ConfigError(f"source.{csv_keys[0]}: only applies to format 'csv', not {fmt!r}")
     csv = CsvOptions()
     if "delimiter" in mapping:
         delimiter = mapping["delimiter"]
@@ -314,7 +319,7 @@ def _source(raw: Any) -> SourceConfig:
         _check_keys(columns, tuple(csv.columns), "source.columns")
         merged = dict(csv.columns)
         merged.update({k: _text(v, f"source.columns.{k}") for k, v in columns.items()})
-        csv = replace(csv, columns=merged)
+        csv = replace(csv, columns=MappingProxyType(merged))
     return SourceConfig(format=fmt, path=_text(mapping.get("path"), "source.path"), csv=csv)
 
 
@@ -362,16 +367,35 @@ def parse_config(raw: Any) -> Config:
     )
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key given twice: YAML would silently keep only the last one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice (line {line})", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(path: str | Path) -> Config:
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"{file}: cannot be read ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{file}: is not UTF-8 text (byte {error.start}); save it as UTF-8") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{file}: not valid YAML{where}") from None
+        problem = f": {error.problem}" if getattr(error, "problem", None) else ""
+        raise ConfigError(f"{file}: not valid YAML{where}{problem}") from None
     return parse_config(raw)

@@ -155,7 +155,7 @@ def read_log_analytics(spark: SparkSession, files: Sequence[str], _: SourceConfi
 
 def read_adf_rest_api(spark: SparkSession, files: Sequence[str], _: SourceConfig, __: str) -> DataFrame:
     """Saved ``queryPipelineRuns`` responses: one JSON document per file, one raw event per run."""
-    documents = _with_file(spark.read.option("wholetext", "true").text(list(files))).withColumn(
+    documents = _with_file(spark.read.text(list(files), wholetext=True)).withColumn(
         "doc", F.from_json("value", REST_RESPONSE_SCHEMA, {"columnNameOfCorruptRecord": CORRUPT})
     )
     # A document that is not a response at all is one quarantined record holding the whole file.

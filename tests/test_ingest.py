@@ -1,0 +1,132 @@
+"""Ingestion into Delta: counts reconcile, nights are incremental, grown blobs and late records lose nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitoring.ingest import ingest
+from monitoring.sources import SourceError
+from monitoring.storage import Storage
+from monitoring.tables import INGESTED_FILES, PIPELINE_RUNS, QUARANTINE
+from support import FIXTURES, config
+
+NOW = datetime(2025, 4, 8, 6, 0, tzinfo=UTC)
+TELEPHONIE_RUN = "6c1d7a52-0b8e-4a0e-9c57-1f0d3b4a9e01"
+HOUR_23 = "y=2025/m=04/d=07/h=23/m=00/PT1H.json"
+
+
+@pytest.fixture
+def lake(tmp_path: Path):
+    logs = tmp_path / "logs"
+    shutil.copytree(FIXTURES / "adf_diagnostic_logs", logs)
+    cfg = config([{"name": "F", "pipelines": ["telephonie_master"]}])
+    cfg = replace(
+        cfg, source=replace(cfg.source, path=str(logs)), storage=replace(cfg.storage, root=str(tmp_path / "lake"))
+    )
+    return logs, cfg
+
+
+def blob(logs: Path, suffix: str) -> Path:
+    (path,) = [p for p in logs.rglob("PT1H.json") if str(p).endswith(suffix)]
+    return path
+
+
+def runs_by_id(storage: Storage) -> dict:
+    return {r.run_id: r for r in storage.read(PIPELINE_RUNS).collect()}
+
+
+def test_first_night_reconciles_and_quarantines(spark, lake):
+    _, cfg = lake
+    storage = Storage(spark, cfg.storage.root)
+    report = ingest(spark, storage, cfg, NOW)
+    assert (report.files_listed, report.files_read, report.lines_read) == (2, 2, 9)
+    assert (report.events_kept, report.lines_quarantined, report.blank_lines) == (8, 1, 0)
+    assert report.reconciles and report.runs_in_batch == 5
+    assert len(runs_by_id(storage)) == 5
+    (bad,) = storage.read(QUARANTINE).collect()
+    assert (bad.reason, bad.source_format, bad.occurrences) == ("malformed JSON", "adf_diagnostic", 1)
+    assert bad.source_file.endswith(HOUR_23)
+    manifest = {Path(r.path).parent.parent.name: r.lines_read for r in storage.read(INGESTED_FILES).collect()}
+    assert manifest == {"h=22": 4, "h=23": 5}
+
+    # Nothing new: nothing read, nothing written.
+    version = spark.sql(f"DESCRIBE HISTORY delta.`{storage.location(PIPELINE_RUNS)}`").count()
+    again = ingest(spark, storage, cfg, NOW)
+    assert (again.files_read, again.lines_read) == (0, 0)
+    assert spark.sql(f"DESCRIBE HISTORY delta.`{storage.location(PIPELINE_RUNS)}`").count() == version
+
+
+def test_second_night_reads_grown_and_new_blobs_only(spark, lake):
+    logs, cfg = lake
+    storage = Storage(spark, cfg.storage.root)
+    ingest(spark, storage, cfg, NOW)
+    before = runs_by_id(storage)
+
+    # The append blob grows: its half-written last line is now complete, and a new run is appended.
+    grown = blob(logs, HOUR_23)
+    text = grown.read_text(encoding="utf-8")
+    complete = json.loads(text.splitlines()[0]) | {"runId": "trunc-completed", "pipelineName": "solaris_master"}
+    new_run = complete | {"runId": "new-run", "pipelineName": "solaris_runners"}
+    head = "".join(line + "\n" for line in text.splitlines()[:-1])
+    grown.write_text(head + json.dumps(complete) + "\n" + json.dumps(new_run) + "\n", encoding="utf-8")
+    # A record arriving late, in the next hour's blob: an InProgress state of a run already Succeeded.
+    late = json.loads(blob(logs, "h=22/m=00/PT1H.json").read_text(encoding="utf-8").splitlines()[1])
+    next_hour = grown.parents[2] / "d=08" / "h=00" / "m=00" / "PT1H.json"
+    next_hour.parent.mkdir(parents=True)
+    next_hour.write_text(json.dumps(late | {"time": "2025-04-08T00:05:00.0000000Z"}) + "\n", encoding="utf-8")
+    # A copy of an old blob (a re-delivered archive): identical records.
+    copy = logs / "copy" / "PT1H.json"
+    copy.parent.mkdir()
+    shutil.copy(blob(logs, "h=22/m=00/PT1H.json"), copy)
+
+    report = ingest(spark, storage, cfg, NOW)
+    assert (report.files_listed, report.files_read) == (4, 3)  # h=22 is unchanged: not read again
+    assert (report.lines_read, report.events_kept, report.lines_quarantined) == (11, 11, 0)
+    after = runs_by_id(storage)
+    assert set(after) == set(before) | {"trunc-completed", "new-run"}
+    assert after[TELEPHONIE_RUN].status == "Succeeded"  # the late InProgress record does not win
+    assert after[TELEPHONIE_RUN].last_event_time == datetime(2025, 4, 8, 0, 5)  # but is seen
+    for run_id in before:
+        if run_id != TELEPHONIE_RUN:
+            assert after[run_id] == before[run_id]  # identical records change nothing
+    assert storage.read(QUARANTINE).count() == 0  # the completed line left quarantine
+
+
+def test_a_later_terminal_state_replaces_a_stored_running_one(spark, lake):
+    logs, cfg = lake
+    for path in logs.rglob("PT1H.json"):
+        path.unlink()
+    first = logs / "a" / "PT1H.json"
+    first.parent.mkdir()
+    base = {
+        "runId": "r",
+        "pipelineName": "p",
+        "start": "2025-04-07T22:00:00Z",
+        "end": "1601-01-01T00:00:00Z",
+        "status": "InProgress",
+        "time": "2025-04-07T22:00:01Z",
+    }
+    first.write_text(json.dumps(base) + "\n", encoding="utf-8")
+    storage = Storage(spark, cfg.storage.root)
+    ingest(spark, storage, cfg, NOW)
+    assert runs_by_id(storage)["r"].status == "InProgress"
+    second = logs / "b" / "PT1H.json"
+    second.parent.mkdir()
+    done = base | {"status": "Failed", "end": "2025-04-07T22:30:00Z", "time": "2025-04-07T22:30:01Z"}
+    second.write_text(json.dumps(done) + "\n", encoding="utf-8")
+    ingest(spark, storage, cfg, NOW)
+    run = runs_by_id(storage)["r"]
+    assert (run.status, run.duration_seconds) == ("Failed", 1800)
+
+
+def test_missing_source_folder_is_a_clear_error(spark, lake, tmp_path):
+    _, cfg = lake
+    cfg = replace(cfg, source=replace(cfg.source, path=str(tmp_path / "nowhere")))
+    with pytest.raises(SourceError, match=r"source.path: .*nowhere.* does not exist"):
+        ingest(spark, Storage(spark, cfg.storage.root), cfg, NOW)
