@@ -1,0 +1,176 @@
+"""End to end through the CLI and the job: real Delta tables, idempotent reruns, the demo's planted incidents."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+
+from monitoring.cli import main
+from monitoring.config import load_config
+from monitoring.demo import generate_demo_logs
+from monitoring.job import DateRange, run_job
+from monitoring.rules import REASON_CODES
+from monitoring.storage import POWER_BI_PROPERTIES, Storage
+from monitoring.tables import ALL_TABLES, FLOW_DAILY_STATUS, PIPELINE_DAILY_STATUS, PIPELINE_RUNS
+from support import FIXTURES, REPO
+
+EXAMPLE = str(REPO / "config" / "monitoring.example.yml")
+DAY = date(2025, 4, 8)
+
+
+def gold(spark, lakehouse: Path, table) -> dict:
+    return {
+        (r.pipeline_name if table is PIPELINE_DAILY_STATUS else r.flow): r
+        for r in spark.read.format("delta").load(f"{lakehouse}/{table.name}").collect()
+    }
+
+
+def run_cli(*args: str) -> int:
+    return main(["run", "--config", EXAMPLE, "--date", str(DAY), "--as-of", "2025-04-09T08:00", *args])
+
+
+@pytest.fixture(scope="module")
+def diagnostic_night(spark, tmp_path_factory):
+    lakehouse = tmp_path_factory.mktemp("lake")
+    logs = str(FIXTURES / "adf_diagnostic_logs")
+    assert run_cli("--logs", logs, "--lakehouse", str(lakehouse)) == 0
+    return lakehouse, logs
+
+
+def test_fixture_night_gives_the_statuses_the_rules_imply(spark, diagnostic_night):
+    lakehouse, _ = diagnostic_night
+    pipelines = gold(spark, lakehouse, PIPELINE_DAILY_STATUS)
+    flows = gold(spark, lakehouse, FLOW_DAILY_STATUS)
+    assert {name: (r.status, r.reason) for name, r in pipelines.items() if r.status != "KO"} == {
+        "telephonie_master": ("OK", None),
+        "solaris_clean_sources": ("OK", None),
+        "sitecom_claims_master": ("WARNING", "RETRIED"),
+    }
+    assert pipelines["sitecom_home_master"].reason == "CANCELLED"
+    missing = {name for name, r in pipelines.items() if r.reason == "MISSING"}
+    assert len(missing) == 1 + 3 + 17  # accounting_cube_monthly_master is not expected on the 8th
+    assert "accounting_cube_monthly_master" not in pipelines
+    assert {name: (r.status, r.pipelines_expected, r.pipelines_ko) for name, r in flows.items()} == {
+        "Telephonie": ("WARNING", 2, 1),
+        "Solaris": ("WARNING", 4, 3),
+        "Sitecom": ("WARNING", 19, 18),
+    }
+    assert flows["Sitecom"].reason == "MISSING,CANCELLED,RETRIED"
+    telephonie = pipelines["telephonie_master"]
+    assert (telephonie.start_local, telephonie.duration_hms, telephonie.business_date) == (
+        "2025-04-08 00:10:03",
+        "00:08:13",
+        DAY,
+    )
+
+
+def test_rerun_changes_nothing(spark, diagnostic_night):
+    lakehouse, logs = diagnostic_night
+    tables = {t: spark.read.format("delta").load(f"{lakehouse}/{t.name}").drop("evaluated_at") for t in ALL_TABLES}
+    before = {t: df.localCheckpoint() for t, df in tables.items()}
+    runs_version = spark.sql(f"DESCRIBE HISTORY delta.`{lakehouse}/{PIPELINE_RUNS.name}`").count()
+    assert run_cli("--logs", logs, "--lakehouse", str(lakehouse)) == 0
+    for table, old in before.items():
+        new = spark.read.format("delta").load(f"{lakehouse}/{table.name}").drop("evaluated_at")
+        if table.name != "silver/ingested_files":
+            assert_df_equality(new, old, ignore_row_order=True, ignore_nullable=True)
+    assert spark.sql(f"DESCRIBE HISTORY delta.`{lakehouse}/{PIPELINE_RUNS.name}`").count() == runs_version
+
+
+def test_tables_are_power_bi_readable_and_documented(spark, diagnostic_night):
+    lakehouse, _ = diagnostic_night
+    for table in ALL_TABLES:
+        path = f"{lakehouse}/{table.name}"
+        detail = spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()
+        assert (detail.minReaderVersion, detail.minWriterVersion) == (1, 2), table.name
+        assert detail.properties.get("delta.enableDeletionVectors") == "false", table.name
+        assert detail.description == table.comment
+        schema = spark.read.format("delta").load(path).schema
+        assert schema.fieldNames() == table.schema.fieldNames()
+        assert all(field.metadata.get("comment") for field in schema.fields), table.name
+        assert "timestamp_ntz" not in schema.simpleString()
+    assert set(POWER_BI_PROPERTIES) <= {
+        "delta.minReaderVersion",
+        "delta.minWriterVersion",
+        "delta.enableDeletionVectors",
+    }
+
+
+def test_one_row_per_key(spark, diagnostic_night):
+    lakehouse, _ = diagnostic_night
+    for table, key in ((PIPELINE_DAILY_STATUS, "pipeline_name"), (FLOW_DAILY_STATUS, "flow")):
+        df = spark.read.format("delta").load(f"{lakehouse}/{table.name}")
+        assert df.count() == df.select("business_date", key).distinct().count()
+
+
+def test_csv_export_night(spark, tmp_path):
+    config = tmp_path / "csv.yml"
+    text = Path(EXAMPLE).read_text(encoding="utf-8").replace("format: adf_diagnostic ", "format: csv ")
+    config.write_text(text, encoding="utf-8")
+    lakehouse = tmp_path / "lake"
+    code = main(
+        [
+            "run",
+            "--config",
+            str(config),
+            "--logs",
+            str(FIXTURES / "adf_logs_csv"),
+            "--lakehouse",
+            str(lakehouse),
+            "--date",
+            str(DAY),
+            "--as-of",
+            "2025-04-08T01:00",  # before 01:30 and before the end of the day: nothing is due yet
+        ]
+    )
+    assert code == 0
+    pipelines = gold(spark, lakehouse, PIPELINE_DAILY_STATUS)
+    flows = gold(spark, lakehouse, FLOW_DAILY_STATUS)
+    assert pipelines["telephonie_ods_cti_export_incremental"].status == "OK"
+    # The retry finished at 01:41, after the as-of time: the data says so anyway (logs are facts).
+    assert pipelines["sitecom_claims_master"].reason == "RETRIED"
+    assert pipelines["sitecom_home_master"].reason == "PENDING"
+    assert flows["Telephonie"].status == "OK"
+    assert flows["Sitecom"].status == "WARNING"  # RETRIED outranks the members still pending
+
+
+def test_demo_logs_produce_every_planted_incident(spark, tmp_path):
+    config = load_config(EXAMPLE).with_overrides(logs=str(tmp_path / "logs"), lakehouse=str(tmp_path / "lake"))
+    now = datetime(2025, 4, 15, 4, 30, tzinfo=UTC)  # 06:30 in Paris: Telephonie is due, Sitecom is not
+    logs = generate_demo_logs(config, tmp_path / "logs", 20, now)  # SLOW/FAST need 8 earlier days
+    result = run_job(spark, config, DateRange.ending(date(2025, 4, 15), 19), now)
+
+    assert result.ingest.lines_quarantined == 1 and result.ingest.reconciles
+    rows = {(r.business_date, r.pipeline_name): r for r in result.pipeline_rows}
+    for incident in logs.incidents:
+        if incident.reason == "QUARANTINE":
+            continue
+        row = rows[incident.business_date, incident.pipeline_name]
+        if incident.reason == "UNASSIGNED":
+            assert row.flow == "UNASSIGNED"
+        else:
+            assert incident.reason in (row.reason or "").split(","), (incident, row.reason)
+    found = {code for r in result.pipeline_rows if r.reason for code in r.reason.split(",")}
+    assert found == set(REASON_CODES)
+    planted = {(i.business_date, i.pipeline_name) for i in logs.incidents}
+    unexpected = [
+        (day, name, r.reason)
+        for (day, name), r in rows.items()
+        if r.reason and r.reason != "PENDING" and (day, name) not in planted
+    ]
+    assert unexpected == []
+    streak = max(r.consecutive_ko_days for r in result.pipeline_rows if r.pipeline_name == "sitecom_claims_master")
+    assert streak == 3
+    statuses = {r.status for r in result.flow_rows}
+    assert statuses == {"OK", "WARNING", "KO", "PENDING"}
+
+
+def test_storage_anchors_relative_roots(spark, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    storage = Storage(spark, "lake")
+    assert storage.location(PIPELINE_RUNS) == f"{tmp_path}/lake/silver/pipeline_runs"
+    shutil.rmtree(tmp_path / "lake", ignore_errors=True)
