@@ -14,11 +14,15 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
 from monitoring.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:  # the job pulls in pyspark: keep `validate-config` and argument errors instant
+    from monitoring.job import DateRange
 from monitoring.sources import SourceError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -52,7 +56,7 @@ def parse_as_of(text: str | None, timezone: str) -> datetime | None:
     return value.replace(tzinfo=ZoneInfo(timezone)) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def resolve_dates(args: argparse.Namespace, config: Config, as_of: datetime | None):
+def resolve_dates(args: argparse.Namespace, config: Config, as_of: datetime | None) -> DateRange:
     from monitoring.job import DateRange, local_today
 
     if args.date and (args.date_from or args.date_to):

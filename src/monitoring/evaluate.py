@@ -566,7 +566,8 @@ def daily_statuses(
 ) -> tuple[DataFrame, DataFrame]:
     """Both gold frames for the evaluation range, in their table schemas."""
     catalog = pipeline_catalog(runs.sparkSession, config)
-    pipelines = pipeline_status(runs, catalog, config, ev, stored_pipeline_status).persist()
+    # Flows aggregate the pipeline rows: compute those once (pipelines x days, small), not twice.
+    pipelines = pipeline_status(runs, catalog, config, ev, stored_pipeline_status).localCheckpoint()
     flows = flow_status(pipelines, config, ev, stored_flow_status)
     return pipelines.select(*PIPELINE_DAILY_STATUS.schema.fieldNames()), flows.select(
         *FLOW_DAILY_STATUS.schema.fieldNames()

@@ -77,8 +77,7 @@ def run_job(
         storage.read(PIPELINE_DAILY_STATUS),
         storage.read(FLOW_DAILY_STATUS),
     )
-    # Materialise before writing: the evaluation reads the very tables it replaces (for streaks).
-    pipelines = pipelines.localCheckpoint()
+    # Materialise before writing: the evaluation reads the very table it replaces (for streaks).
     flows = flows.localCheckpoint()
     progress("Writing gold tables")
     storage.replace_dates(pipelines, PIPELINE_DAILY_STATUS, dates.first, dates.last)
