@@ -240,7 +240,7 @@ def test_running_vs_pending_depends_on_when_it_is_due(spark):
     # 02:00 local: Telephonie is due (still running -> RUNNING), the rest is due at 24:00.
     after = by_pipeline(evaluate(spark, cfg, data, D, as_of="2025-04-08T02:00")[0])
     assert (after["telephonie_master"].status, after["telephonie_master"].reason) == ("WARNING", "RUNNING")
-    assert after["telephonie_master"].detail == "still inprogress since 00:10:00, deadline 01:30"
+    assert after["telephonie_master"].detail == "still running since 00:10:00, deadline 01:30"
     assert after["never_ran"].reason == "PENDING"
     # Next morning: everything is due.
     morning = by_pipeline(evaluate(spark, cfg, data, D, as_of="2025-04-09T07:00")[0])

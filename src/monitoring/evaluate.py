@@ -21,6 +21,7 @@ from monitoring.rules import (
     KO,
     OK,
     PENDING,
+    QUEUED,
     REASONS,
     STATUS_COLORS,
     SUCCEEDED,
@@ -282,14 +283,22 @@ def _reason_phrases(tz: str) -> dict[str, Column]:
     )
     failure = F.coalesce(F.concat(F.lit(" ("), F.col("failure_type"), F.lit(")")), F.lit(""))
     ratio = F.format_number(F.col("duration_seconds") / F.col("baseline_duration_seconds"), 1)
+    against_median = F.concat(
+        F.lit("took "),
+        hms(F.col("duration_seconds")),
+        F.lit(", "),
+        ratio,
+        F.lit("x its median "),
+        hms(F.col("baseline_duration_seconds")),
+    )
     return {
         "MISSING": F.concat(F.lit("no run ("), due_text, F.lit(")")),
         "FAILED": F.concat(F.lit("failed at "), t("end_time"), failure),
         "CANCELLED": F.concat(F.lit("cancelled"), F.coalesce(F.concat(F.lit(" at "), t("end_time")), F.lit(""))),
         "RUNNING": F.concat(
-            F.lit("still "),
-            F.lower("last_run_status"),
-            F.lit(" since "),
+            F.when(F.col("last_run_status") == QUEUED, F.lit("still queued since ")).otherwise(
+                F.lit("still running since ")
+            ),
             t("start_time"),
             F.lit(", "),
             due_text,
@@ -306,22 +315,8 @@ def _reason_phrases(tz: str) -> dict[str, Column]:
             F.coalesce(F.concat(F.lit(" ended "), t("order_predecessor_end")), F.lit(" ended")),
         ),
         "RETRIED": F.concat(F.lit("succeeded after "), F.col("failed_run_count"), F.lit(" failed or cancelled run(s)")),
-        "SLOW": F.concat(
-            F.lit("took "),
-            hms(F.col("duration_seconds")),
-            F.lit(", "),
-            ratio,
-            F.lit("x its median "),
-            hms(F.col("baseline_duration_seconds")),
-        ),
-        "FAST": F.concat(
-            F.lit("took "),
-            hms(F.col("duration_seconds")),
-            F.lit(", "),
-            ratio,
-            F.lit("x its median "),
-            hms(F.col("baseline_duration_seconds")),
-        ),
+        "SLOW": against_median,
+        "FAST": against_median,
     }
 
 
