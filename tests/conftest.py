@@ -11,8 +11,10 @@ from monitoring.spark import get_spark
 
 
 @pytest.fixture(scope="session")
-def spark() -> SparkSession:
+def spark(tmp_path_factory: pytest.TempPathFactory) -> SparkSession:
     os.environ.setdefault("SPARK_MASTER", "local[2]")
-    session = get_spark("monitoring-tests")
+    # Catalog (Unity Catalog mode) tests create managed tables: keep them out of the working tree.
+    warehouse = str(tmp_path_factory.mktemp("warehouse"))
+    session = get_spark("monitoring-tests", {"spark.sql.warehouse.dir": warehouse})
     yield session
     session.stop()

@@ -323,7 +323,9 @@ ERROR_CASES = [
         id="defaults-key",
     ),
     pytest.param(
-        doc(storage={"root": "x", "path": "y"}), "storage.path: unknown key (allowed: root)", id="storage-key"
+        doc(storage={"root": "x", "path": "y"}),
+        "storage.path: unknown key (allowed: root, catalog, schema)",
+        id="storage-key",
     ),
     pytest.param(
         doc(source={"format": "csv", "paths": "x"}),
@@ -379,7 +381,27 @@ ERROR_CASES = [
     ),
     pytest.param(doc(source={"format": "csv"}), "source.path: None is not a non-empty string", id="source-path"),
     pytest.param(without("source"), "source: missing (format and path of the run logs)", id="missing-source"),
-    pytest.param(without("storage"), "storage: missing (root folder of the Delta tables)", id="missing-storage"),
+    pytest.param(
+        without("storage"),
+        "storage: missing (root folder of the Delta tables, or catalog and schema)",
+        id="missing-storage",
+    ),
+    pytest.param(
+        doc(storage={"root": "x", "catalog": "main", "schema": "s"}),
+        "storage: give either root (a folder) or catalog and schema (Unity Catalog)",
+        id="storage-root-and-catalog",
+    ),
+    pytest.param(doc(storage={"catalog": "main"}), "storage: catalog and schema go together", id="catalog-alone"),
+    pytest.param(
+        doc(storage={"catalog": "main", "schema": "x; DROP TABLE y"}),
+        "storage.schema: 'x; DROP TABLE y' is not a plain identifier (letters, digits, _)",
+        id="schema-injection",
+    ),
+    pytest.param(
+        doc(storage={"catalog": "ma`in", "schema": "s"}),
+        "storage.catalog: 'ma`in' is not a plain identifier (letters, digits, _)",
+        id="catalog-backtick",
+    ),
     pytest.param(doc(storage={"root": " "}), "storage.root: ' ' is not a non-empty string", id="storage-root-blank"),
     # flows and pipelines
     pytest.param(doc(flows=[]), "flows: [] is not a non-empty list of flows", id="empty-flows"),
@@ -790,7 +812,7 @@ def test_validate_example_prints_the_flows(capsys):
         ),
         pytest.param(
             GOOD_YAML.replace("    storage: {root: ./lakehouse}\n", ""),
-            "storage: missing (root folder of the Delta tables)",
+            "storage: missing (root folder of the Delta tables, or catalog and schema)",
             id="missing-storage",
         ),
     ],
@@ -902,3 +924,24 @@ def test_validate_prints_names_verbatim(tmp_path, capsys):
     code, out, _err = run_cli(capsys, "validate-config", str(file))
     assert code == 0
     assert out[1] == "  Billing [legacy]: 2 pipeline(s), ko_when all, order none"
+
+
+def test_unity_catalog_storage_and_overrides():
+    config = parse_config(doc(storage={"catalog": "main", "schema": "pipeline_monitoring"}))
+    assert (config.storage.root, config.storage.catalog, config.storage.schema) == (
+        None,
+        "main",
+        "pipeline_monitoring",
+    )
+    moved = config.with_overrides(schema="dev_me", source_format="log_analytics", timezone="UTC")
+    assert (moved.storage.catalog, moved.storage.schema, moved.source.format, moved.timezone) == (
+        "main",
+        "dev_me",
+        "log_analytics",
+        "UTC",
+    )
+    assert config.with_overrides(lakehouse="/tmp/lake").storage.root == "/tmp/lake"
+    with pytest.raises(ConfigError, match=r"storage.schema: 'a.b' is not a plain identifier"):
+        config.with_overrides(schema="a.b")
+    with pytest.raises(ConfigError, match=r"timezone: 'Mars/Base' is not an IANA time zone"):
+        config.with_overrides(timezone="Mars/Base")

@@ -43,7 +43,7 @@ def runs_by_id(storage: Storage) -> dict:
 
 def test_first_night_reconciles_and_quarantines(spark, lake):
     _, cfg = lake
-    storage = Storage(spark, cfg.storage.root)
+    storage = Storage(spark, cfg.storage)
     report = ingest(spark, storage, cfg, NOW)
     assert (report.files_listed, report.files_read, report.lines_read) == (2, 2, 9)
     assert (report.events_kept, report.lines_quarantined, report.blank_lines) == (8, 1, 0)
@@ -64,7 +64,7 @@ def test_first_night_reconciles_and_quarantines(spark, lake):
 
 def test_second_night_reads_grown_and_new_blobs_only(spark, lake):
     logs, cfg = lake
-    storage = Storage(spark, cfg.storage.root)
+    storage = Storage(spark, cfg.storage)
     ingest(spark, storage, cfg, NOW)
     before = runs_by_id(storage)
 
@@ -113,7 +113,7 @@ def test_a_later_terminal_state_replaces_a_stored_running_one(spark, lake):
         "time": "2025-04-07T22:00:01Z",
     }
     first.write_text(json.dumps(base) + "\n", encoding="utf-8")
-    storage = Storage(spark, cfg.storage.root)
+    storage = Storage(spark, cfg.storage)
     ingest(spark, storage, cfg, NOW)
     assert runs_by_id(storage)["r"].status == "InProgress"
     second = logs / "b" / "PT1H.json"
@@ -129,4 +129,4 @@ def test_missing_source_folder_is_a_clear_error(spark, lake, tmp_path):
     _, cfg = lake
     cfg = replace(cfg, source=replace(cfg.source, path=str(tmp_path / "nowhere")))
     with pytest.raises(SourceError, match=r"source.path: .*nowhere.* does not exist"):
-        ingest(spark, Storage(spark, cfg.storage.root), cfg, NOW)
+        ingest(spark, Storage(spark, cfg.storage), cfg, NOW)

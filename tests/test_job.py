@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 from chispa import assert_df_equality
 
 from monitoring.cli import main
-from monitoring.config import load_config
+from monitoring.config import StorageConfig, load_config
 from monitoring.demo import generate_demo_logs
 from monitoring.job import DateRange, run_job
 from monitoring.rules import REASON_CODES
@@ -171,6 +170,22 @@ def test_demo_logs_produce_every_planted_incident(spark, tmp_path):
 
 def test_storage_anchors_relative_roots(spark, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    storage = Storage(spark, "lake")
+    storage = Storage(spark, StorageConfig(root="lake"))
     assert storage.location(PIPELINE_RUNS) == f"{tmp_path}/lake/silver/pipeline_runs"
-    shutil.rmtree(tmp_path / "lake", ignore_errors=True)
+    assert storage.sql_name(PIPELINE_RUNS) == f"delta.`{tmp_path}/lake/silver/pipeline_runs`"
+
+
+def test_catalog_tables_get_the_same_schema_comments_and_properties(spark, tmp_path):
+    """Unity Catalog mode, run against the local session catalog (same code path: table names, not paths)."""
+    config = load_config(EXAMPLE).with_overrides(
+        logs=str(FIXTURES / "adf_diagnostic_logs"), catalog="spark_catalog", schema="monitoring_uc_test"
+    )
+    run_job(spark, config, DateRange(DAY, DAY), datetime(2025, 4, 9, 6, tzinfo=UTC))
+    storage = Storage(spark, config.storage)
+    assert storage.location(PIPELINE_DAILY_STATUS) == "spark_catalog.monitoring_uc_test.pipeline_daily_status"
+    for table in ALL_TABLES:
+        detail = spark.sql(f"DESCRIBE DETAIL {storage.sql_name(table)}").first()
+        assert (detail.minReaderVersion, detail.description) == (1, table.comment)
+        assert all(f.metadata.get("comment") for f in spark.read.table(storage.sql_name(table)).schema.fields)
+    flows = {r.flow: r.status for r in storage.read(FLOW_DAILY_STATUS).collect()}
+    assert flows == {"Telephonie": "WARNING", "Solaris": "WARNING", "Sitecom": "WARNING"}

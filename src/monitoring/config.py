@@ -125,9 +125,27 @@ class SourceConfig:
     csv: CsvOptions = field(default_factory=CsvOptions)
 
 
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
+
+
 @dataclass(frozen=True)
 class StorageConfig:
-    root: str
+    """Either a folder of path-based Delta tables (``root``) or a Unity Catalog ``catalog.schema``."""
+
+    root: str | None = None
+    catalog: str | None = None
+    schema: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.root is None) == (self.catalog is None):
+            raise ConfigError("storage: give either root (a folder) or catalog and schema (Unity Catalog)")
+        if (self.catalog is None) != (self.schema is None):
+            raise ConfigError("storage: catalog and schema go together")
+        for key in ("catalog", "schema"):
+            value = getattr(self, key)
+            # Identifiers end up in SQL: only plain names, never quotes, dots or spaces.
+            if value is not None and not IDENTIFIER.fullmatch(value):
+                raise _fail(f"storage.{key}", value, "is not a plain identifier (letters, digits, _)")
 
 
 @dataclass(frozen=True)
@@ -142,10 +160,31 @@ class Config:
     def pipelines(self) -> tuple[PipelineRule, ...]:
         return tuple(p for flow in self.flows for p in flow.pipelines)
 
-    def with_overrides(self, logs: str | None = None, lakehouse: str | None = None) -> Config:
-        source = replace(self.source, path=logs) if logs else self.source
-        storage = StorageConfig(root=lakehouse) if lakehouse else self.storage
-        return replace(self, source=source, storage=storage)
+    def with_overrides(
+        self,
+        logs: str | None = None,
+        lakehouse: str | None = None,
+        catalog: str | None = None,
+        schema: str | None = None,
+        source_format: str | None = None,
+        timezone: str | None = None,
+    ) -> Config:
+        """The same configuration with command-line or job-parameter overrides, validated again."""
+        source = self.source
+        if logs:
+            source = replace(source, path=logs)
+        if source_format:
+            if source_format not in SOURCE_FORMATS:
+                raise _fail("source.format", source_format, f"is not one of {' | '.join(SOURCE_FORMATS)}")
+            source = replace(source, format=source_format)
+        storage = self.storage
+        if lakehouse:
+            storage = StorageConfig(root=lakehouse)
+        elif catalog or schema:
+            storage = StorageConfig(catalog=catalog or self.storage.catalog, schema=schema or self.storage.schema)
+        if timezone:
+            _check_timezone(timezone)
+        return replace(self, source=source, storage=storage, timezone=timezone or self.timezone)
 
 
 # --- parsing ---------------------------------------------------------------------------------------
@@ -323,21 +362,30 @@ def _source(raw: Any) -> SourceConfig:
     return SourceConfig(format=fmt, path=_text(mapping.get("path"), "source.path"), csv=csv)
 
 
-def parse_config(raw: Any) -> Config:
-    """Validate a loaded YAML document; raises :class:`ConfigError` naming the first bad key."""
-    document = _mapping(raw, "(top level)")
-    _check_keys(document, _TOP_KEYS, "")
-    timezone = _text(document.get("timezone", "Europe/Paris"), "timezone")
+def _check_timezone(timezone: str) -> str:
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise _fail("timezone", timezone, "is not an IANA time zone (e.g. Europe/Paris)") from None
+    return timezone
+
+
+def _storage(raw: Any) -> StorageConfig:
+    storage = _mapping(raw, "storage")
+    _check_keys(storage, ("root", "catalog", "schema"), "storage")
+    values = {key: _text(storage[key], f"storage.{key}") for key in ("root", "catalog", "schema") if key in storage}
+    return StorageConfig(**values)
+
+
+def parse_config(raw: Any) -> Config:
+    """Validate a loaded YAML document; raises :class:`ConfigError` naming the first bad key."""
+    document = _mapping(raw, "(top level)")
+    _check_keys(document, _TOP_KEYS, "")
+    timezone = _check_timezone(_text(document.get("timezone", "Europe/Paris"), "timezone"))
     if "source" not in document:
         raise ConfigError("source: missing (format and path of the run logs)")
     if "storage" not in document:
-        raise ConfigError("storage: missing (root folder of the Delta tables)")
-    storage = _mapping(document["storage"], "storage")
-    _check_keys(storage, ("root",), "storage")
+        raise ConfigError("storage: missing (root folder of the Delta tables, or catalog and schema)")
     base = PipelineRule(
         name="",
         flow=UNASSIGNED_FLOW,
@@ -361,7 +409,7 @@ def parse_config(raw: Any) -> Config:
     return Config(
         timezone=timezone,
         source=_source(document["source"]),
-        storage=StorageConfig(root=_text(storage.get("root"), "storage.root")),
+        storage=_storage(document["storage"]),
         flows=flows,
         defaults=defaults,
     )

@@ -56,7 +56,7 @@ def run_job(
 ) -> JobResult:
     started = time.monotonic()
     now = datetime.now(UTC)
-    storage = Storage(spark, config.storage.root)
+    storage = Storage(spark, config.storage)
 
     progress(f"Reading new log files under {config.source.path} ({config.source.format})")
     report = ingest(spark, storage, config, now)

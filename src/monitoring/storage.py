@@ -1,8 +1,10 @@
-"""Where the tables live. The only module that knows a table is a path under ``storage.root``.
+"""Where the tables live. The only module that knows whether a table is a path or a catalog table.
 
-Tables are created on first use with their schema, column comments and the properties that keep them
-readable by Power BI's Delta connector (protocol reader version 1: no deletion vectors, no column
-mapping, no timestamp_ntz).
+``storage.root`` gives path-based Delta tables under a folder (``root/silver/pipeline_runs``...);
+``storage.catalog`` + ``storage.schema`` give Unity Catalog tables (``catalog.schema.pipeline_runs``).
+Tables are created on first use with their schema, comments and the properties that keep them readable
+by Power BI's Delta connector (protocol reader version 1: no deletion vectors, no column mapping, no
+timestamp_ntz).
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from datetime import date
 from pathlib import Path
 
 from delta.tables import DeltaMergeBuilder, DeltaTable
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, DataFrameWriter, SparkSession
 
+from monitoring.config import StorageConfig
 from monitoring.tables import TableSpec
 
 POWER_BI_PROPERTIES: dict[str, str] = {
@@ -23,54 +26,101 @@ POWER_BI_PROPERTIES: dict[str, str] = {
 
 
 class Storage:
-    def __init__(self, spark: SparkSession, root: str) -> None:
+    def __init__(self, spark: SparkSession, config: StorageConfig) -> None:
         self.spark = spark
-        # Delta's table builder takes a bare relative path for a table *name*: anchor local paths.
-        self.root = (root if "://" in root else str(Path(root).resolve())).rstrip("/")
+        self.config = config
+        self.root: str | None = None
+        if config.root is not None:
+            # Delta's table builder takes a bare relative path for a table *name*: anchor local paths.
+            root = config.root
+            self.root = (root if "://" in root else str(Path(root).resolve())).rstrip("/")
+
+    # --- naming: the one place that knows paths from catalog names --------------------------------
 
     def location(self, table: TableSpec) -> str:
-        return f"{self.root}/{table.name}"
+        """A path (``.../silver/pipeline_runs``) or a catalog name (``main.monitoring.pipeline_runs``)."""
+        if self.root is not None:
+            return f"{self.root}/{table.name}"
+        short_name = table.name.rsplit("/", 1)[-1]
+        # Catalog and schema were validated as plain identifiers when the config was parsed: nothing to quote.
+        return f"{self.config.catalog}.{self.config.schema}.{short_name}"
+
+    def sql_name(self, table: TableSpec) -> str:
+        """How SQL refers to the table (``delta.`path``` or ``catalog.schema.table``)."""
+        return f"delta.`{self.location(table)}`" if self.root is not None else self.location(table)
+
+    # --- reading and writing ---------------------------------------------------------------------------
 
     def exists(self, table: TableSpec) -> bool:
-        return DeltaTable.isDeltaTable(self.spark, self.location(table))
+        if self.root is not None:
+            return DeltaTable.isDeltaTable(self.spark, self.location(table))
+        return self.spark.catalog.tableExists(self.location(table))
 
     def ensure(self, table: TableSpec) -> None:
         """Create the table (schema, comments, properties) if it is not there yet."""
-        builder = (
-            DeltaTable.createIfNotExists(self.spark)
-            .location(self.location(table))
-            .addColumns(table.schema)
-            .comment(table.comment)
-        )
+        if self.root is None:
+            self._create_catalog_table(table)
+            return
+        builder = DeltaTable.createIfNotExists(self.spark).location(self.location(table))
+        builder = builder.addColumns(table.schema).comment(table.comment)
         for key, value in POWER_BI_PROPERTIES.items():
             builder = builder.property(key, value)
         builder.execute()
+
+    def _create_catalog_table(self, table: TableSpec) -> None:
+        # DDL rather than DeltaTableBuilder: the builder parses at most two-part names outside Databricks.
+        # Everything formatted here is this package's own constants and validated identifiers.
+        def quoted(text: str) -> str:
+            return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+        columns = ",\n  ".join(
+            f"{f.name} {f.dataType.simpleString()}{'' if f.nullable else ' NOT NULL'} "
+            f"COMMENT {quoted(f.metadata['comment'])}"
+            for f in table.schema.fields
+        )
+        properties = ", ".join(f"{quoted(k)} = {quoted(v)}" for k, v in POWER_BI_PROPERTIES.items())
+        self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.config.catalog}.{self.config.schema}")
+        self.spark.sql(
+            f"CREATE TABLE IF NOT EXISTS {self.location(table)} (\n  {columns}\n) USING DELTA "
+            f"COMMENT {quoted(table.comment)} TBLPROPERTIES ({properties})"
+        )
 
     def read(self, table: TableSpec) -> DataFrame:
         """The table, or an empty frame of its schema when it has never been written."""
         if not self.exists(table):
             return self.spark.createDataFrame([], table.schema)
-        return self.spark.read.format("delta").load(self.location(table))
+        if self.root is not None:
+            return self.spark.read.format("delta").load(self.location(table))
+        return self.spark.read.table(self.location(table))
+
+    def _save(self, writer: DataFrameWriter, table: TableSpec) -> None:
+        if self.root is not None:
+            writer.save(self.location(table))
+        else:
+            writer.saveAsTable(self.location(table))
 
     def append(self, df: DataFrame, table: TableSpec) -> None:
         self.ensure(table)
-        df.select(table.schema.fieldNames()).write.format("delta").mode("append").save(self.location(table))
+        self._save(df.select(table.schema.fieldNames()).write.format("delta").mode("append"), table)
 
     def replace_dates(self, df: DataFrame, table: TableSpec, first: date, last: date) -> None:
         """Atomically replace the rows of ``business_date`` in [first, last] by ``df`` (reruns are idempotent)."""
         self.ensure(table)
         # Dates are typed values, never text from logs: formatting them into the predicate is safe.
         predicate = f"business_date >= DATE'{first.isoformat()}' AND business_date <= DATE'{last.isoformat()}'"
-        (
+        writer = (
             df.select(table.schema.fieldNames())
             .write.format("delta")
             .mode("overwrite")
             .option("replaceWhere", predicate)
-            .save(self.location(table))
         )
+        self._save(writer, table)
 
     def merge(self, source: DataFrame, table: TableSpec, condition: Column) -> DeltaMergeBuilder:
         """A MERGE into ``table`` (aliased ``t``) from ``source`` (aliased ``s``); the caller adds clauses."""
         self.ensure(table)
-        target = DeltaTable.forPath(self.spark, self.location(table))
+        if self.root is not None:
+            target = DeltaTable.forPath(self.spark, self.location(table))
+        else:
+            target = DeltaTable.forName(self.spark, self.location(table))
         return target.alias("t").merge(source.alias("s"), condition)
