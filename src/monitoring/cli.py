@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the job pulls in pyspark: keep `validate-config` and argume
 from monitoring.sources import SourceError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+STEPS = ("ingest", "evaluate")  # the job's steps, as monitoring.job.STEPS (not imported: it pulls in pyspark)
 
 
 class UsageError(ValueError):
@@ -98,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", required=True, help="monitoring.yml")
     run.add_argument("--logs", help="log folder (overrides source.path)")
     run.add_argument("--lakehouse", help="folder of the Delta tables (overrides storage.root)")
+    run.add_argument("--catalog", help="Unity Catalog catalog (overrides storage.catalog)")
+    run.add_argument("--schema", help="Unity Catalog schema (overrides storage.schema)")
+    run.add_argument("--source-format", help="overrides source.format")
+    run.add_argument("--timezone", help="overrides timezone")
+    run.add_argument(
+        "--only", choices=STEPS, help="run one step: ingest new logs, or evaluate dates (the Databricks tasks)"
+    )
     _add_range_arguments(run)
 
     demo = sub.add_parser("demo", help="generate realistic logs for the example flows, run the job, show results")
@@ -115,12 +123,20 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     from monitoring.spark import get_spark
     from monitoring.summary import print_summary
 
-    config = load_config(args.config).with_overrides(logs=args.logs, lakehouse=args.lakehouse)
+    config = load_config(args.config).with_overrides(
+        logs=args.logs,
+        lakehouse=args.lakehouse,
+        catalog=args.catalog,
+        schema=args.schema,
+        source_format=args.source_format,
+        timezone=args.timezone,
+    )
     as_of = parse_as_of(args.as_of, config.timezone)
     dates = resolve_dates(args, config, as_of)
     with console.status("Starting Spark"):
         spark = get_spark()
-    result = run_job(spark, config, dates, as_of, progress=lambda m: console.log(m))
+    steps = (args.only,) if args.only else STEPS
+    result = run_job(spark, config, dates, as_of, progress=lambda m: console.log(m), steps=steps)
     print_summary(result, console)
     return EXIT_OK
 

@@ -34,10 +34,13 @@ class DateRange:
         return DateRange(last - timedelta(days=lookback_days), last)
 
 
+STEPS = ("ingest", "evaluate")
+
+
 @dataclass(frozen=True)
 class JobResult:
-    ingest: IngestReport
-    evaluation: Evaluation
+    ingest: IngestReport | None  # None when the step was not asked for
+    evaluation: Evaluation | None
     pipeline_rows: list[Row]  # gold rows of the evaluated range (pipelines x days: small)
     flow_rows: list[Row]
     seconds: float
@@ -47,17 +50,9 @@ def local_today(config: Config, now: datetime) -> date:
     return now.astimezone(ZoneInfo(config.timezone)).date()
 
 
-def run_job(
-    spark: SparkSession,
-    config: Config,
-    dates: DateRange,
-    as_of: datetime | None = None,
-    progress: Progress = lambda _: None,
-) -> JobResult:
-    started = time.monotonic()
-    now = datetime.now(UTC)
-    storage = Storage(spark, config.storage)
-
+def ingest_new_logs(
+    spark: SparkSession, storage: Storage, config: Config, now: datetime, progress: Progress
+) -> IngestReport:
     progress(f"Reading new log files under {config.source.path} ({config.source.format})")
     report = ingest(spark, storage, config, now)
     progress(
@@ -67,9 +62,17 @@ def run_job(
     )
     if not report.reconciles:  # a bug, not bad input: never let a line disappear unnoticed
         raise RuntimeError(f"ingestion counts do not add up: {report}")
+    return report
 
-    evaluation = Evaluation(dates.first, dates.last, as_of or now, now, config.timezone)
-    progress(f"Evaluating business dates {dates.first} to {dates.last} (as of {evaluation.as_of:%Y-%m-%d %H:%M} UTC)")
+
+def evaluate_dates(
+    spark: SparkSession, storage: Storage, config: Config, evaluation: Evaluation, progress: Progress
+) -> tuple[list[Row], list[Row]]:
+    """Evaluate the range and replace it in the gold tables; returns the rows written."""
+    progress(
+        f"Evaluating business dates {evaluation.first} to {evaluation.last} "
+        f"(as of {evaluation.as_of:%Y-%m-%d %H:%M} UTC)"
+    )
     pipelines, flows = daily_statuses(
         storage.read(PIPELINE_RUNS),
         config,
@@ -80,14 +83,30 @@ def run_job(
     # Materialise before writing: the evaluation reads the very table it replaces (for streaks).
     flows = flows.localCheckpoint()
     progress("Writing gold tables")
-    storage.replace_dates(pipelines, PIPELINE_DAILY_STATUS, dates.first, dates.last)
-    storage.replace_dates(flows, FLOW_DAILY_STATUS, dates.first, dates.last)
-
+    storage.replace_dates(pipelines, PIPELINE_DAILY_STATUS, evaluation.first, evaluation.last)
+    storage.replace_dates(flows, FLOW_DAILY_STATUS, evaluation.first, evaluation.last)
     order = ["business_date", "flow"]
-    return JobResult(
-        ingest=report,
-        evaluation=evaluation,
-        pipeline_rows=pipelines.orderBy(*order, F.col("execution_order").asc_nulls_last(), "pipeline_name").collect(),
-        flow_rows=flows.orderBy(*order).collect(),
-        seconds=time.monotonic() - started,
+    return (
+        pipelines.orderBy(*order, F.col("execution_order").asc_nulls_last(), "pipeline_name").collect(),
+        flows.orderBy(*order).collect(),
     )
+
+
+def run_job(
+    spark: SparkSession,
+    config: Config,
+    dates: DateRange,
+    as_of: datetime | None = None,
+    progress: Progress = lambda _: None,
+    steps: tuple[str, ...] = STEPS,
+) -> JobResult:
+    """The night's work, or one step of it (the Databricks job runs ``ingest`` and ``evaluate`` as tasks)."""
+    started = time.monotonic()
+    now = datetime.now(UTC)
+    storage = Storage(spark, config.storage)
+    report = ingest_new_logs(spark, storage, config, now, progress) if "ingest" in steps else None
+    evaluation, pipeline_rows, flow_rows = None, [], []
+    if "evaluate" in steps:
+        evaluation = Evaluation(dates.first, dates.last, as_of or now, now, config.timezone)
+        pipeline_rows, flow_rows = evaluate_dates(spark, storage, config, evaluation, progress)
+    return JobResult(report, evaluation, pipeline_rows, flow_rows, time.monotonic() - started)

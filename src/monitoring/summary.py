@@ -44,6 +44,7 @@ def flows_by_day(result: JobResult, max_days: int = 31) -> Table:
 
 def latest_day_detail(result: JobResult) -> Table:
     """Every flow of the newest evaluated date with its span and what is wrong."""
+    assert result.evaluation is not None
     last = result.evaluation.last
     table = Table(title=f"Flows on {last:%A %d %B %Y}", title_justify="left")
     for name in ("flow", "status", "start", "end", "duration", "KO days", "detail"):
@@ -86,17 +87,20 @@ def problems(result: JobResult, limit: int = 40) -> Table:
 
 
 def print_summary(result: JobResult, console: Console) -> None:
-    counts = Counter(row.status for row in result.pipeline_rows)
-    console.print(flows_by_day(result))
-    console.print(latest_day_detail(result))
-    console.print(problems(result))
-    line = Text("Pipeline-days: ")
-    for status in sorted(counts, key=STATUS_SEVERITY.__getitem__):
-        line.append_text(_badge(status)).append(f" {counts[status]}  ")
-    console.print(line)
-    report = result.ingest
-    console.print(
-        f"Lines read {report.lines_read} = kept {report.events_kept} + quarantined {report.lines_quarantined} "
-        f"+ blank {report.blank_lines}; evaluated {result.evaluation.first} to {result.evaluation.last} "
-        f"in {result.seconds:.1f}s"
-    )
+    if result.evaluation is not None:
+        counts = Counter(row.status for row in result.pipeline_rows)
+        console.print(flows_by_day(result))
+        console.print(latest_day_detail(result))
+        console.print(problems(result))
+        line = Text("Pipeline-days: ")
+        for status in sorted(counts, key=STATUS_SEVERITY.__getitem__):
+            line.append_text(_badge(status)).append(f" {counts[status]}  ")
+        console.print(line)
+        console.print(f"Evaluated {result.evaluation.first} to {result.evaluation.last}")
+    if result.ingest is not None:
+        report = result.ingest
+        console.print(
+            f"Lines read {report.lines_read} = kept {report.events_kept} + quarantined {report.lines_quarantined} "
+            f"+ blank {report.blank_lines}"
+        )
+    console.print(f"Done in {result.seconds:.1f}s")

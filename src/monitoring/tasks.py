@@ -1,0 +1,67 @@
+"""Databricks task entry point: ``<task> --key=value ...``, the arguments a bundle's task passes.
+
+Thin by design: the arguments are translated into the ``pipeline-monitor run`` command line, so a task
+and the CLI are one code path. Job parameters left empty (``--from=`` when no backfill is asked for)
+mean "not given".
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from monitoring.cli import EXIT_USAGE, STEPS
+from monitoring.cli import main as cli_main
+
+TASKS = (*STEPS, "run")
+# task argument -> CLI option
+OPTIONS = {
+    "config": "--config",
+    "logs": "--logs",
+    "lakehouse": "--lakehouse",
+    "catalog": "--catalog",
+    "schema": "--schema",
+    "source_format": "--source-format",
+    "timezone": "--timezone",
+    "date": "--date",
+    "from": "--from",
+    "to": "--to",
+    "lookback_days": "--lookback-days",
+    "as_of": "--as-of",
+}
+
+
+class TaskArgumentError(ValueError):
+    pass
+
+
+def cli_arguments(argv: Sequence[str]) -> list[str]:
+    """``["evaluate", "--config=x", "--from="]`` -> ``["run", "--only", "evaluate", "--config", "x"]``."""
+    if not argv or argv[0] not in TASKS:
+        raise TaskArgumentError(f"first argument must be a task: {' | '.join(TASKS)}")
+    task, arguments = argv[0], ["run"] if argv[0] == "run" else ["run", "--only", argv[0]]
+    for item in argv[1:]:
+        key, equals, value = item.removeprefix("--").partition("=")
+        if not item.startswith("--") or not equals:
+            raise TaskArgumentError(f"{item!r}: task arguments are --key=value")
+        if key.replace("-", "_") not in OPTIONS:
+            raise TaskArgumentError(f"{item!r}: unknown argument for task {task} (known: {', '.join(OPTIONS)})")
+        if value.strip():
+            arguments += [OPTIONS[key.replace("-", "_")], value.strip()]
+    return arguments
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        arguments = cli_arguments(sys.argv[1:] if argv is None else argv)
+    except TaskArgumentError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return cli_main(arguments)
+
+
+def entry_point() -> None:
+    """The wheel's entry point: Databricks ignores a return value, so a failure must raise."""
+    code = main()
+    if code:
+        raise SystemExit(code)
