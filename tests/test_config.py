@@ -361,12 +361,12 @@ ERROR_CASES = [
     # source
     pytest.param(
         doc(source={"format": "parquet", "path": "x"}),
-        "source.format: 'parquet' is not one of adf_diagnostic | log_analytics | adf_rest_api | csv",
+        "source.format: 'parquet' is not one of adf_diagnostic | log_analytics | adf_rest_api | csv | databricks_jobs",
         id="source-format",
     ),
     pytest.param(
         doc(source={"path": "x"}),
-        "source.format: None is not one of adf_diagnostic | log_analytics | adf_rest_api | csv",
+        "source.format: None is not one of adf_diagnostic | log_analytics | adf_rest_api | csv | databricks_jobs",
         id="source-format-missing",
     ),
     pytest.param(
@@ -945,3 +945,16 @@ def test_unity_catalog_storage_and_overrides():
         config.with_overrides(schema="a.b")
     with pytest.raises(ConfigError, match=r"timezone: 'Mars/Base' is not an IANA time zone"):
         config.with_overrides(timezone="Mars/Base")
+
+
+def test_databricks_jobs_source_needs_no_path():
+    config = parse_config(doc(source={"format": "databricks_jobs", "lookback_hours": 48}))
+    assert (config.source.format, config.source.lookback_hours, config.source.path) == (
+        "databricks_jobs",
+        48,
+        "databricks-jobs",
+    )
+    with pytest.raises(ConfigError, match=r"source.lookback_hours: only applies to format 'databricks_jobs'"):
+        parse_config(doc(source={"format": "csv", "path": "x", "lookback_hours": 48}))
+    with pytest.raises(ConfigError, match=r"source.lookback_hours: 0 is not a whole number >= 1"):
+        parse_config(doc(source={"format": "databricks_jobs", "lookback_hours": 0}))

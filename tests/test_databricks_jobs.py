@@ -47,12 +47,15 @@ def as_collected(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
 
 
-def terminated(result: RunResultState, message: str = "", code: TerminationCodeCode | None = None) -> dict[str, Any]:
+def terminated(
+    result: RunResultState, message: str = "", code: TerminationCodeCode | None = None, detail: str | None = None
+) -> dict[str, Any]:
+    """``state`` (legacy) and, with a termination code, the newer ``status`` of a finished run."""
     fields: dict[str, Any] = {
         "state": RunState(life_cycle_state=RunLifeCycleState.TERMINATED, result_state=result, state_message=message)
     }
     if code is not None:
-        details = TerminationDetails(code=code, message=message or None)
+        details = TerminationDetails(code=code, message=detail)
         fields["status"] = RunStatus(state=RunLifecycleStateV2State.TERMINATED, termination_details=details)
     return fields
 
@@ -102,6 +105,7 @@ RUNS: list[dict[str, Any]] = [
             RunResultState.FAILED,
             "Task ingest failed with message: SqlFailedToConnect.",
             TerminationCodeCode.RUN_EXECUTION_ERROR,
+            "Workload failed, see run output for details",
         ),
     ),
     # The retry of 1020, described only by the newer `status` (no legacy `state`).
@@ -122,7 +126,9 @@ RUNS: list[dict[str, Any]] = [
         "export_nightly",
         "2025-04-08 00:00:00",
         "2025-04-08 00:05:00",
-        **terminated(RunResultState.CANCELED, "  ", TerminationCodeCode.USER_CANCELED),
+        **terminated(
+            RunResultState.CANCELED, "  ", TerminationCodeCode.USER_CANCELED, "Run cancelled by etl@example.com"
+        ),
     ),
     run(1040, "stream_refresh", "2025-04-08 05:00:00", **active(RunLifeCycleState.RUNNING, state_message="In run")),
     run(
@@ -213,11 +219,12 @@ def test_runs_map_to_the_silver_vocabulary(read):
 
     failed = runs["1020"]
     assert (failed.failure_type, failed.duration_seconds) == ("RUN_EXECUTION_ERROR", 150)
-    assert failed.error_message == "Task ingest failed with message: SqlFailedToConnect."
+    assert failed.error_message == "Task ingest failed with message: SqlFailedToConnect."  # state message first
     assert (failed.run_group_id, runs["1021"].run_group_id) == ("1020", "1020")  # a retry joins its original
 
     cancelled = runs["1030"]
-    assert (cancelled.failure_type, cancelled.error_message) == ("USER_CANCELED", None)  # blank message -> null
+    # A blank state message gives way to the termination message.
+    assert (cancelled.failure_type, cancelled.error_message) == ("USER_CANCELED", "Run cancelled by etl@example.com")
     assert runs["1080"].failure_type == "TIMEDOUT"
 
     running = runs["1040"]
@@ -342,3 +349,38 @@ def test_a_terminated_run_without_a_known_result_is_never_a_silver_state():
     undecided = BaseRun(state=RunState(life_cycle_state=L.TERMINATED), status=RunStatus(state=V2.TERMINATED))
     assert run_status(undecided) not in RUN_STATES
     assert "life_cycle_state=TERMINATED, result_state=?, status.state=TERMINATED" in run_status(undecided)
+
+
+def test_job_runs_reach_the_gold_tables(spark, jobs_api, tmp_path, monkeypatch):
+    """The whole night with `source.format: databricks_jobs`: SDK auth from the environment, as on Databricks."""
+    from monitoring.config import parse_config
+    from monitoring.job import DateRange, run_job
+
+    monkeypatch.setenv("DATABRICKS_HOST", jobs_api.url)
+    monkeypatch.setenv("DATABRICKS_TOKEN", TOKEN)
+    config = parse_config(
+        {
+            "timezone": "Europe/Paris",
+            "source": {"format": "databricks_jobs", "lookback_hours": 24 * 365 * 5},
+            "storage": {"root": str(tmp_path / "lake")},
+            "flows": [
+                {
+                    "name": "Jobs",
+                    "deadline": "06:00",
+                    "pipelines": ["telephonie_master", "claims_master", "export_nightly", "stream_refresh"],
+                }
+            ],
+        }
+    )
+    day = UNTIL.date()
+    result = run_job(spark, config, DateRange(day, day), as_of=datetime(2025, 4, 8, 5, 30, tzinfo=UTC))
+    statuses = {r.pipeline_name: (r.status, r.reason) for r in result.pipeline_rows}
+    assert statuses["telephonie_master"] == ("OK", None)
+    assert statuses["claims_master"] == ("WARNING", "RETRIED")
+    assert statuses["export_nightly"] == ("KO", "CANCELLED")
+    assert statuses["stream_refresh"] == ("WARNING", "RUNNING")  # 07:30 local, after the 06:00 deadline
+    assert result.ingest.lines_quarantined == 1 and result.ingest.reconciles  # the unknown state
+    (flow,) = result.flow_rows
+    assert (flow.flow, flow.status) == ("Jobs", "WARNING")
+    stored = spark.read.format("delta").load(str(tmp_path / "lake" / "silver" / "pipeline_runs"))
+    assert stored.where("factory = 'databricks:127.0.0.1'").count() == stored.count() > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -189,3 +190,56 @@ def test_catalog_tables_get_the_same_schema_comments_and_properties(spark, tmp_p
         assert all(f.metadata.get("comment") for f in spark.read.table(storage.sql_name(table)).schema.fields)
     flows = {r.flow: r.status for r in storage.read(FLOW_DAILY_STATUS).collect()}
     assert flows == {"Telephonie": "WARNING", "Solaris": "WARNING", "Sitecom": "WARNING"}
+
+
+SQL = REPO / "sql"
+
+
+def sql_literal(value: object) -> str:
+    if isinstance(value, date):
+        return f"DATE'{value.isoformat()}'"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def analyst_query(spark, lakehouse: Path, name: str, **parameters):
+    """Run a file of sql/ the way an analyst does after USE CATALOG/SCHEMA: unqualified table names.
+
+    Databricks binds the files' ``:name`` parameters; locally Delta 4.4's SQL parser loses Spark's
+    parameter binding (UNBOUND_SQL_PARAMETER even for ``SELECT :d``), so the test binds them as literals.
+    """
+    for table in (PIPELINE_DAILY_STATUS, FLOW_DAILY_STATUS):
+        view = table.name.rsplit("/", 1)[-1]
+        spark.read.format("delta").load(f"{lakehouse}/{table.name}").createOrReplaceTempView(view)
+    text = (SQL / name).read_text(encoding="utf-8")
+    query = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    bound = re.sub(r"(?<![:\w]):([a-z_]+)\b", lambda m: sql_literal(parameters[m.group(1)]), query)
+    return spark.sql(bound).collect()
+
+
+def test_sql_todays_ko_list(spark, diagnostic_night):
+    rows = analyst_query(spark, diagnostic_night[0], "todays_ko_list.sql", business_date=DAY)
+    assert [r.status for r in rows].count("KO") == 22 and rows[-1].pipeline_name == "sitecom_claims_master"
+    assert rows[0].status == "KO" and rows[0].flow == "Sitecom"
+    assert analyst_query(spark, diagnostic_night[0], "todays_ko_list.sql", business_date=date(2025, 4, 9)) == []
+
+
+def test_sql_streaks_and_history(spark, diagnostic_night):
+    lakehouse = diagnostic_night[0]
+    streaks = analyst_query(spark, lakehouse, "ko_streaks.sql", min_days=1)
+    assert {r.level for r in streaks} == {"pipeline"} and len(streaks) == 22
+    assert analyst_query(spark, lakehouse, "ko_streaks.sql", min_days=2) == []
+    history = analyst_query(
+        spark, lakehouse, "pipeline_last_30_days.sql", pipeline_name="telephonie_master", business_date=DAY
+    )
+    assert [(r.business_date, r.status, r.duration_hms) for r in history] == [(DAY, "OK", "00:08:13")]
+
+
+def test_sql_success_rate_per_flow_per_month(spark, diagnostic_night):
+    rows = analyst_query(spark, diagnostic_night[0], "success_rate_per_flow_per_month.sql")
+    assert {(r.flow, r.days, r.warning_days, r.availability, r.on_time_rate) for r in rows} == {
+        ("Sitecom", 1, 1, 1.0, 0.0),
+        ("Solaris", 1, 1, 1.0, 0.0),
+        ("Telephonie", 1, 1, 1.0, 0.0),
+    }

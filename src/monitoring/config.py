@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-SOURCE_FORMATS = ("adf_diagnostic", "log_analytics", "adf_rest_api", "csv")
+SOURCE_FORMATS = ("adf_diagnostic", "log_analytics", "adf_rest_api", "csv", "databricks_jobs")
+FILE_FORMATS = SOURCE_FORMATS[:4]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 UNASSIGNED_FLOW = "UNASSIGNED"
 
@@ -121,8 +122,9 @@ class CsvOptions:
 @dataclass(frozen=True)
 class SourceConfig:
     format: str
-    path: str
+    path: str  # the log folder; for databricks_jobs, only a label (the workspace comes from the SDK's auth)
     csv: CsvOptions = field(default_factory=CsvOptions)
+    lookback_hours: int = 72  # databricks_jobs: runs started this long ago are listed again each night
 
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
@@ -194,7 +196,7 @@ _TOP_KEYS = ("timezone", "source", "storage", "defaults", "flows")
 _FLOW_KEYS = ("name", "pipelines", "ko_when", "order", *_OVERRIDE_KEYS)
 _PIPELINE_KEYS = ("name", "depends_on", *_OVERRIDE_KEYS)
 _CSV_KEYS = ("delimiter", "timestamp_format", "columns")
-_SOURCE_KEYS = ("format", "path", *_CSV_KEYS)
+_SOURCE_KEYS = ("format", "path", "lookback_hours", *_CSV_KEYS)
 
 
 def _check_keys(mapping: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> None:
@@ -359,7 +361,13 @@ def _source(raw: Any) -> SourceConfig:
         merged = dict(csv.columns)
         merged.update({k: _text(v, f"source.columns.{k}") for k, v in columns.items()})
         csv = replace(csv, columns=MappingProxyType(merged))
-    return SourceConfig(format=fmt, path=_text(mapping.get("path"), "source.path"), csv=csv)
+    lookback = mapping.get("lookback_hours", 72)
+    if "lookback_hours" in mapping and fmt != "databricks_jobs":
+        raise ConfigError(f"source.lookback_hours: only applies to format 'databricks_jobs', not {fmt!r}")
+    if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1:
+        raise _fail("source.lookback_hours", lookback, "is not a whole number >= 1")
+    path = mapping.get("path", "databricks-jobs") if fmt == "databricks_jobs" else mapping.get("path")
+    return SourceConfig(format=fmt, path=_text(path, "source.path"), csv=csv, lookback_hours=lookback)
 
 
 def _check_timezone(timezone: str) -> str:

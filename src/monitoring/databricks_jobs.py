@@ -190,7 +190,7 @@ def epoch_ms(moment: datetime) -> int:
 
 def from_epoch_ms(ms: int | None) -> datetime | None:
     """Epoch milliseconds -> aware UTC datetime; None for missing or 0 (the API's 'not ended')."""
-    return EPOCH + timedelta(milliseconds=ms) if ms is not None else None
+    return EPOCH + timedelta(milliseconds=ms) if ms else None
 
 
 def _error_message(run: BaseRun) -> str | None:

@@ -8,7 +8,7 @@ that second read change nothing that is already right.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -132,18 +132,50 @@ def files_to_read(listed: DataFrame, already_read: DataFrame) -> DataFrame:
     )
 
 
-def ingest(spark: SparkSession, storage: Storage, config: Config, now: datetime) -> IngestReport:
+@dataclass(frozen=True)
+class Batch:
+    """What one night reads: raw events, plus, for file sources, the files they came from."""
+
+    raw_events: DataFrame | None  # None: nothing new
+    files_listed: int
+    reread_files: list[str]  # their quarantine rows are replaced by this read's
+    manifest: DataFrame | None  # path, size, modification_time of the files read
+
+
+def new_file_batch(spark: SparkSession, storage: Storage, config: Config) -> Batch:
     listed = list_log_files(spark, config).cache()
     files_listed = listed.count()
     new_files = files_to_read(listed, storage.read(INGESTED_FILES)).cache()
     # File metadata only (a few thousand rows at most per night), never run-level data.
     paths = [row.path for row in new_files.select("path").collect()]
     if not paths:
-        listed.unpersist()
-        return IngestReport(files_listed, 0, 0, 0, 0, 0, 0)
+        return Batch(None, files_listed, [], None)
+    return Batch(read_raw_events(spark, paths, config.source, config.timezone), files_listed, paths, new_files)
+
+
+def job_runs_batch(spark: SparkSession, config: Config, now: datetime) -> Batch:
+    """Databricks job runs started in the lookback window, listed again each night: runs still going
+    yesterday get their final state, and the MERGE makes the overlap harmless."""
+    from databricks.sdk import WorkspaceClient
+
+    from monitoring.databricks_jobs import job_run_events
+
+    since = now - timedelta(hours=config.source.lookback_hours)
+    events = job_run_events(spark, WorkspaceClient(), since, now)
+    return Batch(events, 0, [], None)
+
+
+def ingest(spark: SparkSession, storage: Storage, config: Config, now: datetime) -> IngestReport:
+    if config.source.format == "databricks_jobs":
+        batch = job_runs_batch(spark, config, now)
+    else:
+        batch = new_file_batch(spark, storage, config)
+    if batch.raw_events is None:
+        return IngestReport(batch.files_listed, 0, 0, 0, 0, 0, 0)
+    paths = batch.reread_files
 
     ingested_at = F.lit(now).cast(T.TimestampType())
-    classified = with_quarantine_reason(read_raw_events(spark, paths, config.source, config.timezone))
+    classified = with_quarantine_reason(batch.raw_events)
     classified = classified.withColumn(
         "kind",
         F.when(F.trim(F.col("raw_line")) == "", F.lit("blank"))
@@ -196,22 +228,23 @@ def ingest(spark: SparkSession, storage: Storage, config: Config, now: datetime)
         .execute()
     )
 
-    manifest = new_files.join(lines_per_file, "path", "left").select(
-        "path",
-        "size",
-        "modification_time",
-        F.coalesce("lines_read", F.lit(0)).alias("lines_read"),
-        ingested_at.alias("ingested_at"),
-    )
-    (
-        storage.merge(manifest, INGESTED_FILES, F.expr("t.path = s.path"))
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+    if batch.manifest is not None:
+        manifest = batch.manifest.join(lines_per_file, "path", "left").select(
+            "path",
+            "size",
+            "modification_time",
+            F.coalesce("lines_read", F.lit(0)).alias("lines_read"),
+            ingested_at.alias("ingested_at"),
+        )
+        (
+            storage.merge(manifest, INGESTED_FILES, F.expr("t.path = s.path"))
+            .whenMatchedUpdateAll()
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
 
     report = IngestReport(
-        files_listed=files_listed,
+        files_listed=batch.files_listed,
         files_read=len(paths),
         lines_read=sum(counts.values()),
         blank_lines=counts.get("blank", 0),
@@ -219,6 +252,6 @@ def ingest(spark: SparkSession, storage: Storage, config: Config, now: datetime)
         lines_quarantined=counts.get("quarantined", 0),
         runs_in_batch=runs_in_batch,
     )
-    for frame in (classified, runs, new_files, listed):
+    for frame in (classified, runs):
         frame.unpersist()
     return report

@@ -53,12 +53,19 @@ def local_today(config: Config, now: datetime) -> date:
 def ingest_new_logs(
     spark: SparkSession, storage: Storage, config: Config, now: datetime, progress: Progress
 ) -> IngestReport:
-    progress(f"Reading new log files under {config.source.path} ({config.source.format})")
+    if config.source.format == "databricks_jobs":
+        progress(f"Listing Databricks job runs of the last {config.source.lookback_hours} hours")
+    else:
+        progress(f"Reading new log files under {config.source.path} ({config.source.format})")
     report = ingest(spark, storage, config, now)
+    origin = (
+        "the Jobs API"
+        if config.source.format == "databricks_jobs"
+        else (f"{report.files_read} new or grown file(s) of {report.files_listed}")
+    )
     progress(
-        f"Read {report.lines_read} lines from {report.files_read} new or grown file(s) of {report.files_listed}: "
-        f"{report.events_kept} kept, {report.lines_quarantined} quarantined, {report.blank_lines} blank; "
-        f"{report.runs_in_batch} run(s) updated"
+        f"Read {report.lines_read} records from {origin}: {report.events_kept} kept, "
+        f"{report.lines_quarantined} quarantined, {report.blank_lines} blank; {report.runs_in_batch} run(s) updated"
     )
     if not report.reconciles:  # a bug, not bad input: never let a line disappear unnoticed
         raise RuntimeError(f"ingestion counts do not add up: {report}")
