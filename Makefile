@@ -23,12 +23,12 @@ test: venv lint
 	$(BIN)/python -m pytest -q
 
 lint: venv
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests jobs notebooks
+	$(BIN)/ruff format --check src tests jobs notebooks
 
 format: venv
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests jobs notebooks
+	$(BIN)/ruff format src tests jobs notebooks
 
 clean:
 	rm -rf $(VENV) demo build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -164,3 +164,11 @@ def test_tasks_run_locally_with_the_bundle_arguments(spark, tmp_path):
         ("2025-04-08", "Sitecom", "WARNING"),
     }
     assert Path(values["config_path"]).exists()
+
+
+@pytest.mark.parametrize("notebook", sorted((REPO / "notebooks").glob("*.py")), ids=lambda p: p.stem)
+def test_notebooks_are_thin_databricks_sources(notebook):
+    text = notebook.read_text(encoding="utf-8")
+    assert text.startswith("# Databricks notebook source\n")
+    compile(text, str(notebook), "exec")  # MAGIC cells are comments: the Python must still parse
+    assert "def " not in text and "class " not in text  # no logic: calls into the package only
