@@ -143,9 +143,11 @@ class Batch:
 
 
 def new_file_batch(spark: SparkSession, storage: Storage, config: Config) -> Batch:
-    listed = list_log_files(spark, config).cache()
+    # Snapshots, not .cache(): a cached listing is matched by plan and would be served again, stale,
+    # to the next night's identical listing in the same session.
+    listed = list_log_files(spark, config).localCheckpoint()
     files_listed = listed.count()
-    new_files = files_to_read(listed, storage.read(INGESTED_FILES)).cache()
+    new_files = files_to_read(listed, storage.read(INGESTED_FILES)).localCheckpoint()
     # File metadata only (a few thousand rows at most per night), never run-level data.
     paths = [row.path for row in new_files.select("path").collect()]
     if not paths:
