@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 SOURCE_FORMATS = ("adf_diagnostic", "log_analytics", "adf_rest_api", "csv", "databricks_jobs")
-FILE_FORMATS = SOURCE_FORMATS[:4]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 UNASSIGNED_FLOW = "UNASSIGNED"
 

@@ -41,7 +41,6 @@ REASONS: tuple[Reason, ...] = (
 )
 
 REASON_CODES: tuple[str, ...] = tuple(r.code for r in REASONS)
-REASON_BY_CODE: dict[str, Reason] = {r.code: r for r in REASONS}
 
 # Run states as stored in silver (ADF's vocabulary, 'Canceled'/'Canceling' normalised).
 QUEUED, IN_PROGRESS, SUCCEEDED, FAILED, CANCELLED = "Queued", "InProgress", "Succeeded", "Failed", "Cancelled"

@@ -99,10 +99,6 @@ class Storage:
         else:
             writer.saveAsTable(self.location(table))
 
-    def append(self, df: DataFrame, table: TableSpec) -> None:
-        self.ensure(table)
-        self._save(df.select(table.schema.fieldNames()).write.format("delta").mode("append"), table)
-
     def replace_dates(self, df: DataFrame, table: TableSpec, first: date, last: date) -> None:
         """Atomically replace the rows of ``business_date`` in [first, last] by ``df`` (reruns are idempotent)."""
         self.ensure(table)
