@@ -183,12 +183,12 @@ def ingest(spark: SparkSession, storage: Storage, config: Config, now: datetime)
         F.when(F.trim(F.col("raw_line")) == "", F.lit("blank"))
         .when(F.col("reason").isNull(), F.lit("kept"))
         .otherwise(F.lit("quarantined")),
-    ).persist()
+    ).localCheckpoint()  # a snapshot, like the listing: a persisted read would be matched by plan later
 
     counts = {row.kind: row["count"] for row in classified.groupBy("kind").count().collect()}
     lines_per_file = classified.groupBy(F.col("source_file").alias("path")).agg(F.count("*").alias("lines_read"))
 
-    runs = latest_run_states(classified.where("kind = 'kept'")).withColumn("ingested_at", ingested_at).persist()
+    runs = latest_run_states(classified.where("kind = 'kept'")).withColumn("ingested_at", ingested_at).localCheckpoint()
     runs_in_batch = runs.count()
     (
         storage.merge(runs.select(*PIPELINE_RUNS.schema.fieldNames()), PIPELINE_RUNS, F.expr("t.run_id = s.run_id"))
@@ -245,7 +245,7 @@ def ingest(spark: SparkSession, storage: Storage, config: Config, now: datetime)
             .execute()
         )
 
-    report = IngestReport(
+    return IngestReport(
         files_listed=batch.files_listed,
         files_read=len(paths),
         lines_read=sum(counts.values()),
@@ -254,6 +254,3 @@ def ingest(spark: SparkSession, storage: Storage, config: Config, now: datetime)
         lines_quarantined=counts.get("quarantined", 0),
         runs_in_batch=runs_in_batch,
     )
-    for frame in (classified, runs):
-        frame.unpersist()
-    return report
