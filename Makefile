@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint format clean
+.PHONY: venv demo test test-heavy audit lint format clean
 
 venv: $(STAMP)
 
@@ -20,7 +20,15 @@ demo: venv
 	$(BIN)/pipeline-monitor demo --days 30
 
 test: venv lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not heavy"
+
+# Slow, large cases (crashes in subprocesses, a 1 GB blob, ...): CI runs them too, after `make test`.
+test-heavy: venv
+	$(BIN)/python -m pytest -q -m heavy
+
+# Known vulnerabilities in the pinned requirements (PyPI advisory database).
+audit: venv
+	$(BIN)/pip-audit --progress-spinner off -r requirements.txt
 
 lint: venv
 	$(BIN)/ruff check src tests jobs notebooks

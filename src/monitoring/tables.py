@@ -197,10 +197,63 @@ FLOW_DAILY_STATUS = TableSpec(
     ),
 )
 
+
+def _kpi_columns(subject: str) -> list[T.StructField]:
+    """Per-period measures shared by the flow and pipeline KPI tables (from the daily tables)."""
+    return [
+        _col(
+            "days_expected",
+            INT,
+            f"Days of the period the {subject} was expected and had its status (not PENDING).",
+            False,
+        ),
+        _col("days_ok", INT, "Of those, days with status OK.", False),
+        _col("days_warning", INT, "Of those, days with status WARNING.", False),
+        _col("days_ko", INT, "Of those, days with status KO.", False),
+        _col("availability", DBL, "(days_ok + days_warning) / days_expected; null when nothing was expected."),
+        _col("on_time_rate", DBL, "days_ok / days_expected (OK: ran, succeeded, on time, in order)."),
+        _col("duration_mean_seconds", DBL, f"Mean duration of the {subject}'s days with a duration, in seconds."),
+        _col("duration_median_seconds", DBL, "Median of those durations, in seconds."),
+        _col("duration_p90_seconds", DBL, "90th percentile of those durations, in seconds."),
+        _col("max_ko_streak", INT, "Longest run of consecutive KO days ending in the period.", False),
+        _col("availability_change", DBL, "availability minus the previous period's (null without one)."),
+        _col("on_time_rate_change", DBL, "on_time_rate minus the previous period's."),
+        _col("duration_mean_change_seconds", DBL, "duration_mean_seconds minus the previous period's."),
+        _col("evaluated_at", TS, "When the job computed this row, UTC.", False),
+    ]
+
+
+_PERIOD = [
+    _col("granularity", S, "week (Monday to Sunday) or month.", False),
+    _col("period_start", D, "First day of the period (a Monday, or the 1st of the month).", False),
+    _col("period_end", D, "Last day of the period.", False),
+]
+
+FLOW_KPI = TableSpec(
+    "gold/flow_kpi",
+    "Success rate and duration trends of each flow: one row per (granularity, period_start, flow).",
+    T.StructType([*_PERIOD, _col("flow", S, "Business flow name.", False), *_kpi_columns("flow")]),
+)
+
+PIPELINE_KPI = TableSpec(
+    "gold/pipeline_kpi",
+    "Success rate and duration trends of each pipeline: one row per (granularity, period_start, pipeline_name).",
+    T.StructType(
+        [
+            *_PERIOD,
+            _col("flow", S, "Business flow of the pipeline (UNASSIGNED when in no flow).", False),
+            _col("pipeline_name", S, "ADF pipeline name.", False),
+            *_kpi_columns("pipeline"),
+        ]
+    ),
+)
+
 ALL_TABLES: tuple[TableSpec, ...] = (
     PIPELINE_RUNS,
     QUARANTINE,
     INGESTED_FILES,
     PIPELINE_DAILY_STATUS,
     FLOW_DAILY_STATUS,
+    FLOW_KPI,
+    PIPELINE_KPI,
 )
