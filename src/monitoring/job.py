@@ -12,14 +12,22 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from pyspark.sql import Row, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from monitoring.config import Config
 from monitoring.evaluate import Evaluation, daily_statuses
 from monitoring.ingest import IngestReport, ingest
+from monitoring.kpi import KpiWindow, flow_kpis, in_window, pipeline_kpis
 from monitoring.storage import Storage
-from monitoring.tables import FLOW_DAILY_STATUS, PIPELINE_DAILY_STATUS, PIPELINE_RUNS
+from monitoring.tables import (
+    FLOW_DAILY_STATUS,
+    FLOW_KPI,
+    PIPELINE_DAILY_STATUS,
+    PIPELINE_KPI,
+    PIPELINE_RUNS,
+    TableSpec,
+)
 
 Progress = Callable[[str], None]
 
@@ -92,11 +100,29 @@ def evaluate_dates(
     progress("Writing gold tables")
     storage.replace_dates(pipelines, PIPELINE_DAILY_STATUS, evaluation.first, evaluation.last)
     storage.replace_dates(flows, FLOW_DAILY_STATUS, evaluation.first, evaluation.last)
+    refresh_kpis(storage, evaluation, progress)
     order = ["business_date", "flow"]
     return (
         pipelines.orderBy(*order, F.col("execution_order").asc_nulls_last(), "pipeline_name").collect(),
         flows.orderBy(*order).collect(),
     )
+
+
+def refresh_kpis(storage: Storage, evaluation: Evaluation, progress: Progress) -> None:
+    """Rewrite the weekly and monthly KPI rows the evaluated dates touch, from the gold daily tables."""
+    window = KpiWindow.after_evaluating(evaluation.first, evaluation.last)
+    progress(f"Updating weekly and monthly KPIs of periods starting {window.rewrite_first} to {window.rewrite_last}")
+
+    def daily(table: TableSpec) -> DataFrame:
+        return storage.read(table).where(F.col("business_date").between(window.read_first, window.read_last))
+
+    for kpis, table in (
+        (flow_kpis(daily(FLOW_DAILY_STATUS), evaluation.evaluated_at), FLOW_KPI),
+        (pipeline_kpis(daily(PIPELINE_DAILY_STATUS), evaluation.evaluated_at), PIPELINE_KPI),
+    ):
+        storage.replace_dates(
+            in_window(kpis, window), table, window.rewrite_first, window.rewrite_last, column="period_start"
+        )
 
 
 def run_job(

@@ -99,11 +99,15 @@ class Storage:
         else:
             writer.saveAsTable(self.location(table))
 
-    def replace_dates(self, df: DataFrame, table: TableSpec, first: date, last: date) -> None:
-        """Atomically replace the rows of ``business_date`` in [first, last] by ``df`` (reruns are idempotent)."""
+    def replace_dates(
+        self, df: DataFrame, table: TableSpec, first: date, last: date, column: str = "business_date"
+    ) -> None:
+        """Atomically replace the rows whose ``column`` is in [first, last] by ``df`` (reruns are idempotent)."""
+        if column not in table.schema.fieldNames():
+            raise ValueError(f"{table.name} has no column {column!r}")
         self.ensure(table)
-        # Dates are typed values, never text from logs: formatting them into the predicate is safe.
-        predicate = f"business_date >= DATE'{first.isoformat()}' AND business_date <= DATE'{last.isoformat()}'"
+        # Dates are typed values and the column one of the table's own: formatting them into the predicate is safe.
+        predicate = f"{column} >= DATE'{first.isoformat()}' AND {column} <= DATE'{last.isoformat()}'"
         writer = (
             df.select(table.schema.fieldNames())
             .write.format("delta")
