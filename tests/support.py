@@ -61,6 +61,7 @@ def runs(spark: SparkSession, rows: list[tuple], timezone: str = PARIS) -> DataF
                 end_utc or start_utc,
                 "test",
                 start_utc,
+                start_utc.date().replace(day=1),
             )
         )
     return spark.createDataFrame(records, PIPELINE_RUNS.schema)

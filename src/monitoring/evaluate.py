@@ -8,7 +8,7 @@ all pipelines at once: no per-pipeline loop, no UDF, no collect of run-level dat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -362,11 +362,19 @@ def with_ko_streak(rows: DataFrame, key: str, previous: DataFrame) -> DataFrame:
     )
 
 
+STREAK_MEMORY_DAYS = 92  # a KO streak continues across gaps without a row (weekly, monthly pipelines)
+
+
 def carried_streaks(stored: DataFrame, key: str, first: date) -> DataFrame:
-    """(key, carried_streak) from the last stored row before ``first``."""
+    """(key, carried_streak) from the last stored row before ``first``, within ``STREAK_MEMORY_DAYS``
+    (so a night reads a quarter of gold, not all of its history)."""
     latest = Window.partitionBy(key).orderBy(F.col("business_date").desc())
     return (
-        stored.where(F.col("business_date") < F.lit(first))
+        stored.where(
+            F.col("business_date").between(
+                F.lit(first - timedelta(days=STREAK_MEMORY_DAYS)), F.lit(first - timedelta(days=1))
+            )
+        )
         .withColumn("_n", F.row_number().over(latest))
         .where("_n = 1")
         .select(
@@ -390,7 +398,15 @@ def pipeline_status(
     """
     widest = max(p.duration.baseline_days for p in (*config.pipelines, config.defaults))
     history_start = ev.first - timedelta(days=widest)
-    dated = with_business_date(runs, ev.timezone).where(
+    # A predicate on the stored start_time first (a business date is at most a day off its UTC date):
+    # Delta skips the files of other months instead of reading all of history.
+    around = runs.where(
+        F.col("start_time").between(
+            F.lit(datetime.combine(history_start - timedelta(days=1), time(0), UTC)),
+            F.lit(datetime.combine(ev.last + timedelta(days=2), time(0), UTC)),
+        )
+    )
+    dated = with_business_date(around, ev.timezone).where(
         F.col("business_date").between(F.lit(history_start), F.lit(ev.last))
     )
     daily = with_duration_baseline(with_rules(final_runs(dated), catalog, config), widest).where(

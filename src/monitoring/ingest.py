@@ -7,8 +7,10 @@ that second read change nothing that is already right.
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -30,6 +32,7 @@ class IngestReport:
     events_kept: int
     lines_quarantined: int
     runs_in_batch: int
+    touched_dates: tuple[date, ...] = ()  # business dates of the runs this batch added or changed
 
     @property
     def reconciles(self) -> bool:
@@ -103,8 +106,17 @@ def _is_newer_state() -> Column:
 # --- the edges: listing and writing ------------------------------------------------------------------
 
 
-def list_log_files(spark: SparkSession, config: Config) -> DataFrame:
-    """Every log file under ``source.path``: ``path``, ``size``, ``modification_time``.
+LISTING_SCHEMA = "path string, size long, modification_time timestamp"
+# A file of ADF's diagnostic layout: <factory folder>/y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json
+DAY_FOLDER = r"^(.*)/y=\d{4}/m=\d{2}/d=\d{2}/"
+
+
+def _is_missing_path(error: Exception) -> bool:
+    return "PATH_NOT_FOUND" in str(error) or "does not exist" in str(error)
+
+
+def list_log_files(spark: SparkSession, config: Config, location: str | None = None) -> DataFrame:
+    """Every log file under ``location`` (default ``source.path``): ``path``, ``size``, ``modification_time``.
 
     Read recursively without partition inference: ADF's layout repeats ``m=`` (month, minute), which
     partition discovery rejects. Only file metadata is read here, never content.
@@ -114,13 +126,42 @@ def list_log_files(spark: SparkSession, config: Config) -> DataFrame:
             spark.read.format("binaryFile")
             .option("recursiveFileLookup", "true")
             .option("pathGlobFilter", FILE_GLOB[config.source.format])
-            .load(config.source.path)
+            .load(location or config.source.path)
         )
     except Exception as error:  # Spark raises AnalysisException subclasses that vary by version
-        if "PATH_NOT_FOUND" in str(error) or "does not exist" in str(error):
-            raise SourceError(f"source.path: {config.source.path!r} does not exist") from None
-        raise
+        if not _is_missing_path(error):
+            raise
+        if location is not None:  # a window of day folders none of which exists yet: nothing new
+            return spark.createDataFrame([], LISTING_SCHEMA)
+        raise SourceError(f"source.path: {config.source.path!r} does not exist") from None
     return listing.select("path", F.col("length").alias("size"), F.col("modificationTime").alias("modification_time"))
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([{}\[\]*?\\,])", r"\\\1", text)
+
+
+def day_folders_glob(factory_folders: list[str], days: list[date]) -> str:
+    """One Hadoop glob matching the ``y=/m=/d=`` folders of ``days`` under each factory folder."""
+    folders = [f"{folder}/y={d:%Y}/m={d:%m}/d={d:%d}" for folder in sorted(factory_folders) for d in days]
+    # commonprefix on characters, cut at a "/": commonpath would collapse the "//" of abfss:// URIs.
+    common = os.path.commonprefix(folders).rpartition("/")[0] + "/"  # noqa: RUF071
+    return _glob_escape(common) + "{" + ",".join(_glob_escape(f[len(common) :]) for f in folders) + "}"
+
+
+def window_days(now: datetime, lookback_hours: int) -> list[date]:
+    """UTC dates (ADF names its folders in UTC) from ``lookback_hours`` ago to today."""
+    first, last = (now - timedelta(hours=lookback_hours)).astimezone(UTC).date(), now.astimezone(UTC).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def factory_folders(already_read: DataFrame) -> list[str] | None:
+    """Folders holding ``y=`` trees, from the files already read; None when some file is outside that layout
+    (or nothing was read yet): then only a full listing finds everything."""
+    # One row per factory folder, not per file: small, whatever the history.
+    folders = already_read.select(F.regexp_extract("path", DAY_FOLDER, 1).alias("folder")).distinct().collect()
+    names = [row.folder for row in folders]
+    return names if names and "" not in names else None
 
 
 def files_to_read(listed: DataFrame, already_read: DataFrame) -> DataFrame:
@@ -142,12 +183,17 @@ class Batch:
     manifest: DataFrame | None  # path, size, modification_time of the files read
 
 
-def new_file_batch(spark: SparkSession, storage: Storage, config: Config) -> Batch:
+def new_file_batch(spark: SparkSession, storage: Storage, config: Config, now: datetime, full_scan: bool) -> Batch:
+    """New or grown files. For ADF's diagnostic layout, after the first night, only the day folders of the
+    lookback window are listed: the nightly cost follows the new logs, not the years of history."""
+    already_read = storage.read(INGESTED_FILES)
+    folders = None if full_scan or config.source.format != "adf_diagnostic" else factory_folders(already_read)
+    location = None if folders is None else day_folders_glob(folders, window_days(now, config.source.lookback_hours))
     # Snapshots, not .cache(): a cached listing is matched by plan and would be served again, stale,
     # to the next night's identical listing in the same session.
-    listed = list_log_files(spark, config).localCheckpoint()
+    listed = list_log_files(spark, config, location).localCheckpoint()
     files_listed = listed.count()
-    new_files = files_to_read(listed, storage.read(INGESTED_FILES)).localCheckpoint()
+    new_files = files_to_read(listed, already_read).localCheckpoint()
     # File metadata only (a few thousand rows at most per night), never run-level data.
     paths = [row.path for row in new_files.select("path").collect()]
     if not paths:
@@ -167,11 +213,13 @@ def job_runs_batch(spark: SparkSession, config: Config, now: datetime) -> Batch:
     return Batch(events, 0, [], None)
 
 
-def ingest(spark: SparkSession, storage: Storage, config: Config, now: datetime) -> IngestReport:
+def ingest(
+    spark: SparkSession, storage: Storage, config: Config, now: datetime, full_scan: bool = False
+) -> IngestReport:
     if config.source.format == "databricks_jobs":
         batch = job_runs_batch(spark, config, now)
     else:
-        batch = new_file_batch(spark, storage, config)
+        batch = new_file_batch(spark, storage, config, now, full_scan)
     if batch.raw_events is None:
         return IngestReport(batch.files_listed, 0, 0, 0, 0, 0, 0)
     paths = batch.reread_files
@@ -188,10 +236,25 @@ def ingest(spark: SparkSession, storage: Storage, config: Config, now: datetime)
     counts = {row.kind: row["count"] for row in classified.groupBy("kind").count().collect()}
     lines_per_file = classified.groupBy(F.col("source_file").alias("path")).agg(F.count("*").alias("lines_read"))
 
-    runs = latest_run_states(classified.where("kind = 'kept'")).withColumn("ingested_at", ingested_at).localCheckpoint()
-    runs_in_batch = runs.count()
+    runs = (
+        latest_run_states(classified.where("kind = 'kept'"))
+        .withColumn("ingested_at", ingested_at)
+        .withColumn("start_month", F.trunc(F.to_date("start_time"), "month"))  # the session zone is UTC
+        .localCheckpoint()
+    )
+    batch_stats = runs.agg(
+        F.count("*").alias("runs"),
+        F.min("start_month").alias("first_month"),
+        F.array_sort(F.collect_set(F.to_date(F.from_utc_timestamp("start_time", config.timezone)))).alias("dates"),
+    ).first()
+    # Only the partitions the batch can touch are read: a run's start never moves by a month, but its
+    # Queued record may start a second before the InProgress one, across a month end.
+    first_month = batch_stats.first_month or now.date().replace(day=1)
+    prunable = (F.col("t.run_id") == F.col("s.run_id")) & (
+        F.col("t.start_month") >= F.add_months(F.lit(first_month), -1)
+    )
     (
-        storage.merge(runs.select(*PIPELINE_RUNS.schema.fieldNames()), PIPELINE_RUNS, F.expr("t.run_id = s.run_id"))
+        storage.merge(runs.select(*PIPELINE_RUNS.schema.fieldNames()), PIPELINE_RUNS, prunable)
         .whenMatchedUpdate(
             condition=_is_newer_state(),
             set={
@@ -252,5 +315,6 @@ def ingest(spark: SparkSession, storage: Storage, config: Config, now: datetime)
         blank_lines=counts.get("blank", 0),
         events_kept=counts.get("kept", 0),
         lines_quarantined=counts.get("quarantined", 0),
-        runs_in_batch=runs_in_batch,
+        runs_in_batch=batch_stats.runs,
+        touched_dates=tuple(batch_stats.dates),
     )

@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from monitoring.config import Config
-from monitoring.evaluate import Evaluation, daily_statuses
+from monitoring.evaluate import Evaluation, daily_statuses, with_business_date
 from monitoring.ingest import IngestReport, ingest
 from monitoring.kpi import KpiWindow, flow_kpis, in_window, pipeline_kpis
 from monitoring.storage import Storage
@@ -59,17 +59,17 @@ def local_today(config: Config, now: datetime) -> date:
 
 
 def ingest_new_logs(
-    spark: SparkSession, storage: Storage, config: Config, now: datetime, progress: Progress
+    spark: SparkSession, storage: Storage, config: Config, now: datetime, progress: Progress, full_scan: bool = False
 ) -> IngestReport:
     if config.source.format == "databricks_jobs":
         progress(f"Listing Databricks job runs of the last {config.source.lookback_hours} hours")
     else:
         progress(f"Reading new log files under {config.source.path} ({config.source.format})")
-    report = ingest(spark, storage, config, now)
+    report = ingest(spark, storage, config, now, full_scan)
     origin = (
         "the Jobs API"
         if config.source.format == "databricks_jobs"
-        else (f"{report.files_read} new or grown file(s) of {report.files_listed}")
+        else (f"{report.files_read} new or grown file(s) of {report.files_listed} listed")
     )
     progress(
         f"Read {report.lines_read} records from {origin}: {report.events_kept} kept, "
@@ -125,6 +125,41 @@ def refresh_kpis(storage: Storage, evaluation: Evaluation, progress: Progress) -
         )
 
 
+CATCH_UP_DAYS = 400  # a run changed on an older date than this is not re-evaluated by a nightly run
+
+
+def with_changed_dates(storage: Storage, config: Config, window: DateRange, progress: Progress) -> DateRange:
+    """The nightly window, extended back to the oldest business date whose runs changed since the last
+    evaluation (late records, re-read blobs; all of history on the first night).
+
+    Works across tasks and after a failed night: what changed is read from silver (``ingested_at`` newer
+    than the newest ``evaluated_at`` in gold), not passed from the ingest step. One contiguous range, so
+    streaks and baselines after a changed date are recomputed too.
+    """
+    watermark = storage.read(PIPELINE_DAILY_STATUS).agg(F.max("evaluated_at")).first()[0]
+    runs = storage.read(PIPELINE_RUNS)
+    if watermark is not None:  # data skipping: the files a night writes are the only ones this new
+        runs = runs.where(F.col("ingested_at") > F.lit(watermark))
+    oldest = (
+        with_business_date(runs, config.timezone)
+        .where(F.col("business_date") <= F.lit(window.last))
+        .agg(F.min("business_date"))
+        .first()[0]
+    )
+    if oldest is None or oldest >= window.first:
+        return window
+    floor = window.last - timedelta(days=CATCH_UP_DAYS)
+    if oldest < floor:
+        progress(
+            f"Runs changed on business dates back to {oldest}: re-evaluating from {floor} only; "
+            f"run the job with --from {oldest} --to {floor} to evaluate the older ones"
+        )
+        oldest = floor
+    else:
+        progress(f"Runs changed on business dates back to {oldest}: re-evaluating from there")
+    return DateRange(oldest, window.last)
+
+
 def run_job(
     spark: SparkSession,
     config: Config,
@@ -132,14 +167,24 @@ def run_job(
     as_of: datetime | None = None,
     progress: Progress = lambda _: None,
     steps: tuple[str, ...] = STEPS,
+    catch_up: bool = False,
+    full_scan: bool = False,
+    now: datetime | None = None,
 ) -> JobResult:
-    """The night's work, or one step of it (the Databricks job runs ``ingest`` and ``evaluate`` as tasks)."""
+    """The night's work, or one step of it (the Databricks job runs ``ingest`` and ``evaluate`` as tasks).
+
+    ``catch_up`` (the nightly run, no dates asked): also re-evaluate the older dates whose runs changed.
+    ``full_scan``: list every log folder, not only the lookback window's (a new factory, a missed night).
+    ``now`` (tests, benchmarks): the wall clock, which places the lookback window and stamps the rows.
+    """
     started = time.monotonic()
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     storage = Storage(spark, config.storage)
-    report = ingest_new_logs(spark, storage, config, now, progress) if "ingest" in steps else None
+    report = ingest_new_logs(spark, storage, config, now, progress, full_scan) if "ingest" in steps else None
     evaluation, pipeline_rows, flow_rows = None, [], []
     if "evaluate" in steps:
+        if catch_up:
+            dates = with_changed_dates(storage, config, dates, progress)
         evaluation = Evaluation(dates.first, dates.last, as_of or now, now, config.timezone)
         pipeline_rows, flow_rows = evaluate_dates(spark, storage, config, evaluation, progress)
     return JobResult(report, evaluation, pipeline_rows, flow_rows, time.monotonic() - started)

@@ -63,6 +63,8 @@ class Storage:
             return
         builder = DeltaTable.createIfNotExists(self.spark).location(self.location(table))
         builder = builder.addColumns(table.schema).comment(table.comment)
+        if table.partition_by:
+            builder = builder.partitionedBy(*table.partition_by)
         for key, value in POWER_BI_PROPERTIES.items():
             builder = builder.property(key, value)
         builder.execute()
@@ -78,10 +80,11 @@ class Storage:
             f"COMMENT {quoted(f.metadata['comment'])}"
             for f in table.schema.fields
         )
+        partitioning = f" PARTITIONED BY ({', '.join(table.partition_by)})" if table.partition_by else ""
         properties = ", ".join(f"{quoted(k)} = {quoted(v)}" for k, v in POWER_BI_PROPERTIES.items())
         self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.config.catalog}.{self.config.schema}")
         self.spark.sql(
-            f"CREATE TABLE IF NOT EXISTS {self.location(table)} (\n  {columns}\n) USING DELTA "
+            f"CREATE TABLE IF NOT EXISTS {self.location(table)} (\n  {columns}\n) USING DELTA{partitioning} "
             f"COMMENT {quoted(table.comment)} TBLPROPERTIES ({properties})"
         )
 
