@@ -1,13 +1,23 @@
-"""One local Spark session with Delta for the whole suite (UI off, 2 shuffle partitions)."""
+"""One local Spark session with Delta for the whole suite (UI off, 2 shuffle partitions), and one demo lakehouse."""
 
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from pyspark.sql import SparkSession
 
+from monitoring.cli import example_config_path
+from monitoring.config import Config, load_config
+from monitoring.demo import generate_demo_logs
+from monitoring.job import DateRange, local_today, run_job
 from monitoring.spark import get_spark
+
+DEMO_DAYS = 21
+DEMO_NOW = datetime(2026, 3, 18, 6, 30, tzinfo=UTC)  # fixed, so the demo's incidents land on known dates
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +28,23 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> SparkSession:
     session = get_spark("monitoring-tests", {"spark.sql.warehouse.dir": warehouse})
     yield session
     session.stop()
+
+
+class DemoLakehouse(NamedTuple):
+    config: Config
+    lakehouse: Path
+    now: datetime
+
+
+@pytest.fixture(scope="session")
+def demo_lakehouse(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> DemoLakehouse:
+    """Gold tables of DEMO_DAYS days of demo logs for the example flows, evaluated once as of DEMO_NOW (~40 s).
+
+    Session-scoped and shared: tests must only read it (write elsewhere, e.g. a copy or a new lakehouse).
+    """
+    root = tmp_path_factory.mktemp("demo")
+    logs, lakehouse = root / "logs", root / "lakehouse"
+    config = load_config(example_config_path()).with_overrides(logs=str(logs), lakehouse=str(lakehouse))
+    generate_demo_logs(config, logs, days=DEMO_DAYS, now=DEMO_NOW)
+    run_job(spark, config, DateRange.ending(local_today(config, DEMO_NOW), DEMO_DAYS - 1), DEMO_NOW)
+    return DemoLakehouse(config, lakehouse, DEMO_NOW)
