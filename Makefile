@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-heavy audit lint format clean
+.PHONY: venv demo test test-heavy audit bench lint format clean
 
 venv: $(STAMP)
 
@@ -26,17 +26,21 @@ test: venv lint
 test-heavy: venv
 	$(BIN)/python -m pytest -q -m heavy
 
+# The scale benchmark (not part of `make test`): prints a table, writes bench/RESULTS.md, ends with two ratios.
+bench: venv
+	$(BIN)/python bench/run.py
+
 # Known vulnerabilities in the pinned requirements (PyPI advisory database).
 audit: venv
 	$(BIN)/pip-audit --progress-spinner off -r requirements.txt
 
 lint: venv
-	$(BIN)/ruff check src tests jobs notebooks
-	$(BIN)/ruff format --check src tests jobs notebooks
+	$(BIN)/ruff check src tests jobs notebooks bench
+	$(BIN)/ruff format --check src tests jobs notebooks bench
 
 format: venv
-	$(BIN)/ruff check --fix src tests jobs notebooks
-	$(BIN)/ruff format src tests jobs notebooks
+	$(BIN)/ruff check --fix src tests jobs notebooks bench
+	$(BIN)/ruff format src tests jobs notebooks bench
 
 clean:
 	rm -rf $(VENV) demo build dist src/*.egg-info .pytest_cache .ruff_cache

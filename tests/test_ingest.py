@@ -85,9 +85,14 @@ def test_second_night_reads_grown_and_new_blobs_only(spark, lake):
     copy.parent.mkdir()
     shutil.copy(blob(logs, "h=22/m=00/PT1H.json"), copy)
 
-    report = ingest(spark, storage, cfg, NOW)
-    assert (report.files_listed, report.files_read) == (4, 3)  # h=22 is unchanged: not read again
-    assert (report.lines_read, report.events_kept, report.lines_quarantined) == (11, 11, 0)
+    nightly = ingest(spark, storage, cfg, NOW)
+    # Only the lookback window's day folders are listed: the copy outside ADF's layout is not seen, and
+    # h=22 is unchanged: not read again.
+    assert (nightly.files_listed, nightly.files_read) == (3, 2)
+    full = ingest(spark, storage, cfg, NOW, full_scan=True)  # a full scan finds the copy
+    assert (full.files_listed, full.files_read) == (4, 1)
+    totals = [nightly.lines_read + full.lines_read, nightly.events_kept + full.events_kept]
+    assert (*totals, nightly.lines_quarantined + full.lines_quarantined) == (11, 11, 0)
     after = runs_by_id(storage)
     assert set(after) == set(before) | {"trunc-completed", "new-run"}
     assert after[TELEPHONIE_RUN].status == "Succeeded"  # the late InProgress record does not win

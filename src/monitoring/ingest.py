@@ -32,7 +32,6 @@ class IngestReport:
     events_kept: int
     lines_quarantined: int
     runs_in_batch: int
-    touched_dates: tuple[date, ...] = ()  # business dates of the runs this batch added or changed
 
     @property
     def reconciles(self) -> bool:
@@ -55,6 +54,11 @@ def with_quarantine_reason(raw_events: DataFrame) -> DataFrame:
         F.when(F.col("parse_error").isNotNull(), F.col("parse_error"))
         .when(F.col("run_id").isNull(), F.lit("missing run id"))
         .when(F.col("pipeline_name").isNull(), F.lit("missing pipeline name"))
+        # Undecodable bytes are read as U+FFFD: a name mangled so would become a pipeline of its own.
+        .when(
+            F.col("run_id").contains("\ufffd") | F.col("pipeline_name").contains("\ufffd"),
+            F.lit("run id or pipeline name is not valid UTF-8"),
+        )
         .when(F.col("start_time").isNull(), F.lit("missing or invalid start time"))
         .when(
             status.isNull(),
@@ -245,7 +249,6 @@ def ingest(
     batch_stats = runs.agg(
         F.count("*").alias("runs"),
         F.min("start_month").alias("first_month"),
-        F.array_sort(F.collect_set(F.to_date(F.from_utc_timestamp("start_time", config.timezone)))).alias("dates"),
     ).first()
     # Only the partitions the batch can touch are read: a run's start never moves by a month, but its
     # Queued record may start a second before the InProgress one, across a month end.
@@ -261,6 +264,11 @@ def ingest(
                 **{c: f"s.{c}" for c in PIPELINE_RUNS.schema.fieldNames() if c != "last_event_time"},
                 "last_event_time": "greatest(s.last_event_time, t.last_event_time)",
             },
+        )
+        # An older state arriving late (InProgress after Succeeded) does not win, but it was seen.
+        .whenMatchedUpdate(
+            condition=F.col("s.last_event_time") > F.col("t.last_event_time"),
+            set={"last_event_time": "s.last_event_time"},
         )
         .whenNotMatchedInsertAll()
         .execute()
@@ -316,5 +324,4 @@ def ingest(
         events_kept=counts.get("kept", 0),
         lines_quarantined=counts.get("quarantined", 0),
         runs_in_batch=batch_stats.runs,
-        touched_dates=tuple(batch_stats.dates),
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from delta.exceptions import DeltaConcurrentModificationException
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
@@ -109,8 +110,21 @@ def evaluate_dates(
 
 
 def refresh_kpis(storage: Storage, evaluation: Evaluation, progress: Progress) -> None:
-    """Rewrite the weekly and monthly KPI rows the evaluated dates touch, from the gold daily tables."""
-    window = KpiWindow.after_evaluating(evaluation.first, evaluation.last)
+    """Rewrite the weekly and monthly KPI rows the evaluated dates touch, from the gold daily tables.
+
+    Also the periods of daily rows written after the newest KPI row: a night that died between its daily
+    tables and its KPIs leaves those periods to the next night, whatever dates that one evaluates.
+    """
+    kpi_watermark = storage.read(FLOW_KPI).agg(F.max("evaluated_at")).first()[0]
+    daily = storage.read(FLOW_DAILY_STATUS).where(F.col("evaluated_at") < F.lit(evaluation.evaluated_at))
+    if kpi_watermark is not None:
+        daily = daily.where(F.col("evaluated_at") > F.lit(kpi_watermark))
+    missed = daily.agg(F.min("business_date"), F.max("business_date")).first()
+    first, last = (
+        min(evaluation.first, missed[0] or evaluation.first),
+        max(evaluation.last, missed[1] or evaluation.last),
+    )
+    window = KpiWindow.after_evaluating(first, last)
     progress(f"Updating weekly and monthly KPIs of periods starting {window.rewrite_first} to {window.rewrite_last}")
 
     def daily(table: TableSpec) -> DataFrame:
@@ -123,6 +137,10 @@ def refresh_kpis(storage: Storage, evaluation: Evaluation, progress: Progress) -
         storage.replace_dates(
             in_window(kpis, window), table, window.rewrite_first, window.rewrite_last, column="period_start"
         )
+
+
+class ConcurrentRunError(RuntimeError):
+    """Another run committed to the same tables while this one was writing."""
 
 
 CATCH_UP_DAYS = 400  # a run changed on an older date than this is not re-evaluated by a nightly run
@@ -177,6 +195,28 @@ def run_job(
     ``full_scan``: list every log folder, not only the lookback window's (a new factory, a missed night).
     ``now`` (tests, benchmarks): the wall clock, which places the lookback window and stamps the rows.
     """
+    try:
+        return _run_steps(spark, config, dates, as_of, progress, steps, catch_up, full_scan, now)
+    except DeltaConcurrentModificationException as error:
+        # Delta's optimistic concurrency: the other run's commit stands, this one's write was refused. Every
+        # step is idempotent, so what this run committed before is what the other run commits too.
+        raise ConcurrentRunError(
+            f"another run is writing the same tables ({type(error).__name__}): this run stopped without "
+            "committing its current step; rerun it once the other run has finished"
+        ) from error
+
+
+def _run_steps(
+    spark: SparkSession,
+    config: Config,
+    dates: DateRange,
+    as_of: datetime | None,
+    progress: Progress,
+    steps: tuple[str, ...],
+    catch_up: bool,
+    full_scan: bool,
+    now: datetime | None,
+) -> JobResult:
     started = time.monotonic()
     now = now or datetime.now(UTC)
     storage = Storage(spark, config.storage)

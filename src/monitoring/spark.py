@@ -36,7 +36,10 @@ def on_databricks() -> bool:
 def get_spark(app_name: str = "pipeline-monitoring", conf: dict[str, str] | None = None) -> SparkSession:
     """The active session on Databricks; a local Delta-enabled session anywhere else."""
     if on_databricks():
-        return SparkSession.builder.getOrCreate()
+        spark = SparkSession.builder.getOrCreate()
+        # UTC dates and months (silver's partitions, ADF's folders) must not follow a cluster's zone.
+        spark.conf.set("spark.sql.session.timeZone", "UTC")
+        return spark
     from delta import configure_spark_with_delta_pip
 
     builder = SparkSession.builder.master(os.environ.get("SPARK_MASTER", "local[*]")).appName(app_name)

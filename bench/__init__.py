@@ -1,0 +1,1 @@
+"""Benchmark tooling: the large-log generator (generate.py)."""

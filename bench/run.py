@@ -1,0 +1,311 @@
+"""The scale benchmark: does a night cost what its new logs cost, and a rebuild little more than a read?
+
+    make bench                                  # default size: fits a 2-core / 24 GB machine in < 10 min
+    .venv/bin/python bench/run.py --size large  # a cluster-sized run (see README, "Scaling")
+
+In one process and one Spark session, on the same generated logs:
+
+* floor: a bare Spark read of the history's JSON (explicit schema) written to a Delta table, no logic;
+* rebuild: the job on all of that history, into an empty lakehouse (every date evaluated);
+* nightly after N days of history (N = 7, 90, 365 by default): a lakehouse holding N processed days, then
+  one new day arrives (and the previous day's last blob, half-written at the rebuild, grows to its end).
+
+It prints a table (seconds, events per second, peak RSS of the driver's Python and JVM processes, files
+listed and read, dates evaluated), writes ``bench/RESULTS.md`` (unless ``--no-results``), and ends with
+exactly two lines a script can read: ``rebuild_vs_floor: <ratio>`` and ``nightly_365_vs_7: <ratio>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench.generate` when run as a script
+
+from bench.generate import append_day, generate_logs, write_config
+from monitoring.job import DateRange, JobResult, local_today, run_job
+from monitoring.sources import DIAGNOSTIC_SCHEMA
+from monitoring.spark import get_spark
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+SEED = 11
+
+
+@dataclass(frozen=True)
+class Size:
+    pipelines: int
+    runs_per_day: int
+    histories: tuple[int, ...]  # days of history before the new night; the largest is also the rebuild's
+    note: str
+
+
+SIZES = {
+    "smoke": Size(6, 2, (2, 3, 5), "a quick check that the benchmark runs (the heavy tests run it)"),
+    "default": Size(100, 3, (7, 90, 365), "fits a 2-core / 24 GB machine in under 10 minutes"),
+    "large": Size(2000, 4, (7, 90, 365), "a cluster-sized run: ~2.9 M runs, 8.8 M records a year"),
+}
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    seconds: float
+    events: int
+    peak_rss_mb: float
+    files_listed: int | None = None
+    files_read: int | None = None
+    dates_evaluated: int | None = None
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+class PeakRss:
+    """Samples the resident memory of this process and its children (the local driver JVM)."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval, self.peak, self._stop = interval, 0, threading.Event()
+        self._process = psutil.Process()
+
+    def _rss(self) -> int:
+        total = self._process.memory_info().rss
+        for child in self._process.children(recursive=True):
+            with suppress(psutil.NoSuchProcess):  # a child that just ended
+                total += child.memory_info().rss
+        return total
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, self._rss())
+
+    @contextmanager
+    def watching(self) -> Iterator[PeakRss]:
+        self.peak = self._rss()
+        thread = threading.Thread(target=self._sample, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join()
+            self._stop.clear()
+
+
+def measured(name: str, work: Callable[[], JobResult | int]) -> Measure:
+    with PeakRss().watching() as rss:
+        started = time.perf_counter()
+        outcome = work()
+        seconds = time.perf_counter() - started
+    peak = rss.peak / 2**20
+    if isinstance(outcome, int):  # the floor: a count of records
+        return Measure(name, seconds, outcome, peak)
+    report, evaluation = outcome.ingest, outcome.evaluation
+    return Measure(
+        name,
+        seconds,
+        report.lines_read,
+        peak,
+        report.files_listed,
+        report.files_read,
+        (evaluation.last - evaluation.first).days + 1,
+    )
+
+
+DAY_FOLDER = re.compile(r"/y=(\d{4})/m=(\d{2})/d=(\d{2})/")
+
+
+def link_days(source: Path, target: Path, days: set[date]) -> None:
+    """Hard-link the blobs of ``days`` (cheap copies: these blobs are never appended to again)."""
+    for blob in source.rglob("PT1H.json"):
+        year, month, day = (int(part) for part in DAY_FOLDER.search(blob.as_posix()).groups())
+        if date(year, month, day) in days:
+            destination = target / blob.relative_to(source)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.link(blob, destination)
+
+
+def floor_read(spark, logs: Path, out: Path) -> int:
+    """The least any job can do: read the JSON with its schema and write it to Delta."""
+    records = spark.read.schema(DIAGNOSTIC_SCHEMA).option("recursiveFileLookup", "true").json(str(logs))
+    records.write.format("delta").mode("overwrite").save(str(out))
+    return spark.read.format("delta").load(str(out)).count()
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    import delta
+    import pyspark
+
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, {java}, "
+        f"pyspark {pyspark.__version__}, delta-spark {getattr(delta, '__version__', '4.4.0')}, local[*] driver"
+    )
+
+
+COLUMNS = ("phase", "seconds", "events", "events/s", "peak RSS MB", "files listed", "files read", "dates")
+
+
+def cells(m: Measure) -> list[str]:
+    def count(value: int | None) -> str:
+        return "-" if value is None else f"{value:,}"
+
+    return [
+        m.name,
+        f"{m.seconds:.1f}",
+        f"{m.events:,}",
+        f"{m.events_per_second:,.0f}",
+        f"{m.peak_rss_mb:,.0f}",
+        count(m.files_listed),
+        count(m.files_read),
+        count(m.dates_evaluated),
+    ]
+
+
+def results_table(measures: list[Measure]) -> Table:
+    table = Table(title="Benchmark", title_justify="left")
+    for column in COLUMNS:
+        table.add_column(column, justify="left" if column == "phase" else "right")
+    for m in measures:
+        table.add_row(*cells(m))
+    return table
+
+
+def markdown(measures: list[Measure], size_name: str, size: Size, ratios: dict[str, float]) -> str:
+    rows = "\n".join("| " + " | ".join(cells(m)) + " |" for m in measures)
+    return (
+        f"# Benchmark results\n\n"
+        f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `make bench` (`bench/run.py --size {size_name}`).\n\n"
+        f"- Machine: {machine()}\n"
+        f"- Data: {size.pipelines} pipelines x {size.runs_per_day} runs a day (3 records a run), "
+        f"histories of {', '.join(str(h) for h in size.histories)} days, one new day; seed {SEED}\n\n"
+        "| " + " | ".join(COLUMNS) + " |\n"
+        "|---|" + "---:|" * (len(COLUMNS) - 1) + "\n"
+        f"{rows}\n\n" + "\n".join(f"`{name}: {value:.2f}`  " for name, value in ratios.items()) + "\n"
+    )
+
+
+def run_benchmark(size_name: str, work_dir: Path, console: Console) -> tuple[list[Measure], dict[str, float]]:
+    size = SIZES[size_name]
+    longest = max(size.histories)
+    new_day = date(2026, 1, 1) + timedelta(days=longest)
+    last_history_day = new_day - timedelta(days=1)
+    if work_dir.exists():
+        shutil.rmtree(work_dir)
+
+    def logs_of(days: int) -> Path:
+        return work_dir / f"logs_{days}"
+
+    def generate(days: int) -> None:
+        args = (size.pipelines, size.runs_per_day, SEED)
+        if days == longest:
+            generate_logs(logs_of(days), *args[:1], days - 1, args[1], SEED, new_day - timedelta(days=days))
+        else:
+            wanted = {new_day - timedelta(days=n) for n in range(2, days + 1)}
+            link_days(logs_of(longest), logs_of(days), wanted)
+        # The last history day's last blob is still being appended to when the history is processed.
+        append_day(logs_of(days), last_history_day, *args, partial=True)
+
+    console.log(f"Generating {longest} days of logs for {size.pipelines} pipelines x {size.runs_per_day} runs a day")
+    for days in sorted(size.histories, reverse=True):
+        generate(days)
+    spark = get_spark("pipeline-monitoring-bench")
+    measures: list[Measure] = []
+
+    console.log("Warming up (JIT, Delta's first commit): a run on the shortest history, not measured")
+    warm = min(size.histories)
+    warm_config = write_config(
+        work_dir / "warm.yml", size.pipelines, logs=logs_of(warm), lakehouse=work_dir / "warm_lakehouse"
+    )
+    run_job(spark, warm_config, DateRange(last_history_day, last_history_day), catch_up=True)
+
+    console.log(f"Floor: reading {longest} days of JSON into a Delta table")
+    measures.append(measured("floor (read + write)", lambda: floor_read(spark, logs_of(longest), work_dir / "floor")))
+
+    for days in sorted(size.histories, reverse=True):
+        config = write_config(
+            work_dir / f"monitoring_{days}.yml",
+            size.pipelines,
+            logs=logs_of(days),
+            lakehouse=work_dir / f"lakehouse_{days}",
+        )
+        history_now = datetime.combine(new_day, datetime.min.time(), UTC) + timedelta(hours=5)
+        night_now = history_now + timedelta(days=1)
+
+        def nightly_window(now: datetime, cfg=config) -> DateRange:
+            return DateRange.ending(local_today(cfg, now), 3)
+
+        console.log(f"Rebuild: {days} days of history into an empty lakehouse")
+        rebuild = measured(
+            f"rebuild {days} days",
+            lambda cfg=config, now=history_now: run_job(
+                spark, cfg, nightly_window(now), catch_up=True, now=now, as_of=now
+            ),
+        )
+        if days == longest:
+            measures.append(rebuild)
+        append_day(logs_of(days), last_history_day, size.pipelines, size.runs_per_day, SEED)
+        append_day(logs_of(days), new_day, size.pipelines, size.runs_per_day, SEED)
+        console.log(f"Nightly: one new day on top of {days} days")
+        measures.append(
+            measured(
+                f"nightly after {days} days",
+                lambda cfg=config, now=night_now: run_job(
+                    spark, cfg, nightly_window(now), catch_up=True, now=now, as_of=now
+                ),
+            )
+        )
+    by_name = {m.name: m for m in measures}
+    shortest = min(size.histories)
+    ratios = {
+        "rebuild_vs_floor": by_name[f"rebuild {longest} days"].seconds / by_name["floor (read + write)"].seconds,
+        f"nightly_{longest}_vs_{shortest}": by_name[f"nightly after {longest} days"].seconds
+        / by_name[f"nightly after {shortest} days"].seconds,
+    }
+    return measures, ratios
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", choices=SIZES, default="default")
+    parser.add_argument("--work-dir", type=Path, default=Path("bench/work"), help="scratch folder (replaced)")
+    parser.add_argument("--no-results", action="store_true", help=f"do not write {RESULTS.name}")
+    args = parser.parse_args(argv)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    measures, ratios = run_benchmark(args.size, args.work_dir, console)
+    console.print(results_table(measures))
+    if not args.no_results:
+        RESULTS.write_text(markdown(measures, args.size, SIZES[args.size], ratios), encoding="utf-8")
+        console.print(f"Written to {RESULTS}")
+    for name, value in ratios.items():  # the last lines: read by scripts
+        print(f"{name}: {value:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
