@@ -12,8 +12,8 @@ from pyspark.sql import SparkSession
 
 from monitoring.cli import example_config_path
 from monitoring.config import Config, load_config
-from monitoring.demo import generate_demo_logs
-from monitoring.job import DateRange, local_today, run_job
+from monitoring.demo import DemoLogs, generate_demo_logs
+from monitoring.job import DateRange, JobResult, local_today, run_job
 from monitoring.spark import get_spark
 
 DEMO_DAYS = 21
@@ -34,6 +34,8 @@ class DemoLakehouse(NamedTuple):
     config: Config
     lakehouse: Path
     now: datetime
+    logs: DemoLogs  # what was planted
+    result: JobResult  # the run's report and gold rows
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +47,6 @@ def demo_lakehouse(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory
     root = tmp_path_factory.mktemp("demo")
     logs, lakehouse = root / "logs", root / "lakehouse"
     config = load_config(example_config_path()).with_overrides(logs=str(logs), lakehouse=str(lakehouse))
-    generate_demo_logs(config, logs, days=DEMO_DAYS, now=DEMO_NOW)
-    run_job(spark, config, DateRange.ending(local_today(config, DEMO_NOW), DEMO_DAYS - 1), DEMO_NOW)
-    return DemoLakehouse(config, lakehouse, DEMO_NOW)
+    generated = generate_demo_logs(config, logs, days=DEMO_DAYS, now=DEMO_NOW)
+    result = run_job(spark, config, DateRange.ending(local_today(config, DEMO_NOW), DEMO_DAYS - 1), DEMO_NOW)
+    return DemoLakehouse(config, lakehouse, DEMO_NOW, generated, result)

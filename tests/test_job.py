@@ -11,7 +11,6 @@ from chispa import assert_df_equality
 
 from monitoring.cli import main
 from monitoring.config import StorageConfig, load_config
-from monitoring.demo import generate_demo_logs
 from monitoring.job import DateRange, run_job
 from monitoring.rules import REASON_CODES
 from monitoring.storage import POWER_BI_PROPERTIES, Storage
@@ -138,12 +137,9 @@ def test_csv_export_night(spark, tmp_path):
     assert flows["Sitecom"].status == "WARNING"  # RETRIED outranks the members still pending
 
 
-def test_demo_logs_produce_every_planted_incident(spark, tmp_path):
-    config = load_config(EXAMPLE).with_overrides(logs=str(tmp_path / "logs"), lakehouse=str(tmp_path / "lake"))
-    now = datetime(2025, 4, 15, 4, 30, tzinfo=UTC)  # 06:30 in Paris: Telephonie is due, Sitecom is not
-    logs = generate_demo_logs(config, tmp_path / "logs", 20, now)  # SLOW/FAST need 8 earlier days
-    result = run_job(spark, config, DateRange.ending(date(2025, 4, 15), 19), now)
-
+def test_demo_logs_produce_every_planted_incident(demo_lakehouse):
+    # 21 days as of 07:30 in Paris: Telephonie is due, Sitecom is not; SLOW/FAST need 8 earlier days.
+    logs, result = demo_lakehouse.logs, demo_lakehouse.result
     assert result.ingest.lines_quarantined == 1 and result.ingest.reconciles
     rows = {(r.business_date, r.pipeline_name): r for r in result.pipeline_rows}
     for incident in logs.incidents:

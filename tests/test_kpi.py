@@ -9,7 +9,7 @@ from pyspark.sql import SparkSession
 
 from monitoring.kpi import KpiWindow, flow_kpis, pipeline_kpis
 from monitoring.rules import STATUS_COLORS
-from monitoring.tables import FLOW_DAILY_STATUS, PIPELINE_DAILY_STATUS
+from monitoring.tables import FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_DAILY_STATUS, PIPELINE_KPI
 
 EVALUATED = datetime(2025, 4, 1, tzinfo=UTC)
 FIELDS = FLOW_DAILY_STATUS.schema.fieldNames()
@@ -157,3 +157,35 @@ def test_pipeline_durations_are_those_of_successful_runs(spark):
 def test_kpi_window(first, last, expected):
     window = KpiWindow.after_evaluating(first, last)
     assert (window.rewrite_first, window.rewrite_last, window.read_first, window.read_last) == expected
+
+
+def test_kpi_tables_agree_with_the_daily_tables(spark, demo_lakehouse):
+    """The job's KPI rows, recomputed by hand in Python from the gold daily rows they summarise."""
+    lakehouse = demo_lakehouse.lakehouse
+    daily = spark.read.format("delta").load(f"{lakehouse}/{FLOW_DAILY_STATUS.name}").collect()
+    kpis = spark.read.format("delta").load(f"{lakehouse}/{FLOW_KPI.name}").collect()
+    assert kpis, "the job wrote no KPI rows"
+    for kpi in kpis:
+        days = [
+            r
+            for r in daily
+            if r.flow == kpi.flow and kpi.period_start <= r.business_date <= kpi.period_end and r.status != "PENDING"
+        ]
+        statuses = [r.status for r in days]
+        assert kpi.days_expected == len(days), kpi
+        assert (kpi.days_ok, kpi.days_warning, kpi.days_ko) == tuple(statuses.count(s) for s in ("OK", "WARNING", "KO"))
+        if days:
+            assert kpi.availability == pytest.approx((kpi.days_ok + kpi.days_warning) / len(days))
+        durations = [r.duration_seconds for r in days if r.duration_seconds is not None]
+        if durations:
+            assert kpi.duration_mean_seconds == pytest.approx(sum(durations) / len(durations))
+        assert kpi.max_ko_streak == max((r.consecutive_ko_days for r in days), default=0)
+    weeks = {(k.flow, k.period_start): k for k in kpis if k.granularity == "week"}
+    for (flow, start), week in weeks.items():
+        before = weeks.get((flow, start - timedelta(days=7)))
+        expected = None if before is None else week.availability - before.availability
+        assert week.availability_change == pytest.approx(expected), (flow, start)
+    flows = {k.flow for k in kpis}
+    assert flows == {f.name for f in demo_lakehouse.config.flows}
+    pipeline_kpis = spark.read.format("delta").load(f"{lakehouse}/{PIPELINE_KPI.name}")
+    assert pipeline_kpis.where("granularity = 'month'").select("pipeline_name").distinct().count() >= 25

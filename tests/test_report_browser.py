@@ -38,7 +38,7 @@ def demo_report(demo_lakehouse, tmp_path_factory) -> tuple[Path, ReportData]:
 
     A spy keeps the rows `load_report_data` returns to the CLI: reading them again would cost seconds of Spark.
     """
-    _, lakehouse, _ = demo_lakehouse
+    lakehouse = demo_lakehouse.lakehouse
     out = tmp_path_factory.mktemp("report") / "report.html"
     loaded: list[ReportData] = []
 
@@ -91,7 +91,7 @@ def visible_count(page: Page, selector: str) -> int:
 
 
 def test_load_report_data_keeps_the_window(demo_lakehouse, demo_report):
-    config, _, now = demo_lakehouse
+    config, now = demo_lakehouse.config, demo_lakehouse.now
     _, data = demo_report
     today = local_today(config, now)
     assert data.business_date == today

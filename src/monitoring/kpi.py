@@ -125,8 +125,9 @@ def period_kpis(daily: DataFrame, keys: list[str], counted: Column, duration: Co
 
 
 def flow_kpis(flow_daily: DataFrame, evaluated_at: datetime) -> DataFrame:
-    """``flow_kpi`` rows; a flow's duration is its span, first start to last end."""
-    kpis = period_kpis(flow_daily, ["flow"], F.col("status") != PENDING, F.col("duration_seconds"))
+    """``flow_kpi`` rows; a flow's duration is its span, first start to last end, once the day is decided."""
+    decided = F.col("status") != PENDING
+    kpis = period_kpis(flow_daily, ["flow"], decided, F.when(decided, F.col("duration_seconds")))
     return kpis.withColumn("evaluated_at", F.lit(evaluated_at)).select(FLOW_KPI.schema.fieldNames())
 
 
