@@ -53,9 +53,11 @@ def test_jobs_validate_against_the_bundle_schema(name):
     assert job.max_concurrent_runs == 1
     assert job.timeout_seconds and job.email_notifications.on_failure
     tasks = {task.task_key: task for task in job.tasks}
-    assert list(tasks) == ["ingest", "evaluate"]
+    assert list(tasks) == ["ingest", "evaluate", "notify"]
     assert tasks["ingest"].max_retries and not tasks["evaluate"].max_retries  # retries on the first task only
+    assert not tasks["notify"].max_retries  # it retries deliveries itself; a failed alert must fail the run
     assert [d.task_key for d in tasks["evaluate"].depends_on] == ["ingest"]
+    assert [d.task_key for d in tasks["notify"].depends_on] == ["evaluate"]
     assert {p.name for p in job.parameters} >= {"from_date", "to_date"}
     assert all(task.environment_key == job.environments[0].environment_key for task in job.tasks)
 
@@ -79,6 +81,8 @@ def test_every_referenced_variable_is_declared_with_a_description():
 def test_targets():
     dev, prod = BUNDLE["targets"]["dev"], BUNDLE["targets"]["prod"]
     assert (dev["mode"], dev.get("default")) == ("development", True)
+    # A developer's run prints the alerts; only prod sends them.
+    assert (dev["variables"]["alerts_dry_run"], BUNDLE["variables"]["alerts_dry_run"]["default"]) == ("true", "false")
     assert "${workspace.current_user.short_name}" in dev["variables"]["schema"]
     assert prod["mode"] == "production"
     assert prod["workspace"]["root_path"] and prod["run_as"]["service_principal_name"]
@@ -95,10 +99,16 @@ def test_wheel_tasks_name_real_entry_points_and_valid_arguments():
             assert wheel["package_name"] == package
             assert scripts[wheel["entry_point"]] == "monitoring.tasks:entry_point"
             # Substitute variables and job parameters the way Databricks does, then parse as the task will.
-            arguments = [VARIABLE.sub("x", p) for p in wheel["parameters"]]
+            arguments = [
+                VARIABLE.sub(lambda m: "true" if m[1] == "alerts_dry_run" else "x", p) for p in wheel["parameters"]
+            ]
             arguments = [re.sub(r"\{\{job\.parameters\.[a-z_]+\}\}", "", p) for p in arguments]
             parsed = parser.parse_args(cli_arguments(arguments))
-            assert parsed.only == task["task_key"] and parsed.config == "x"
+            if task["task_key"] == "notify":
+                assert (parsed.command, parsed.dry_run, parsed.date) == ("notify", True, None)  # today's alerts
+            else:
+                assert parsed.only == task["task_key"]
+            assert parsed.config == "x"
 
 
 def test_the_schedule_runs_after_every_deadline():
@@ -134,14 +144,25 @@ def test_task_arguments_are_checked():
         "--config",
         "c.yml",
     ]
+    assert cli_arguments(["notify", "--config=c.yml", "--catalog=main", "--dry-run=true"]) == [
+        "notify",
+        "--config",
+        "c.yml",
+        "--catalog",
+        "main",
+        "--dry-run",
+    ]
+    assert cli_arguments(["notify", "--config=c.yml", "--dry-run=false"]) == ["notify", "--config", "c.yml"]
+    assert task_main(["notify", "--config=c.yml", "--dry-run=maybe"]) == 2
     assert task_main(["explode", "--config=c.yml"]) == 2
     assert task_main(["ingest", "config=c.yml"]) == 2
     assert task_main(["ingest", "--colour=red"]) == 2
 
 
 def test_tasks_run_locally_with_the_bundle_arguments(spark, tmp_path):
-    """The job's two tasks, with its parameters, against the local session catalog instead of Unity Catalog."""
+    """The job's tasks, with its parameters, against the local session catalog instead of Unity Catalog."""
     values = {
+        "alerts_dry_run": "true",  # as in the dev target: notify prints what it would send
         "config_path": str(REPO / "config" / "monitoring.example.yml"),
         "log_path": str(FIXTURES / "adf_diagnostic_logs"),
         "source_format": "adf_diagnostic",

@@ -299,7 +299,9 @@ ERROR_CASES = [
     pytest.param(doc(flow=[]), "flow: unknown key (did you mean 'flows'?)", id="top-key-flow"),
     pytest.param(doc(timezon="UTC"), "timezon: unknown key (did you mean 'timezone'?)", id="top-key-timezon"),
     pytest.param(
-        doc(owner="me"), "owner: unknown key (allowed: timezone, source, storage, defaults, flows)", id="top-key-far"
+        doc(owner="me"),
+        "owner: unknown key (allowed: timezone, source, storage, defaults, flows, alerts)",
+        id="top-key-far",
     ),
     pytest.param(flow(deadlines="01:30"), "flows[0].deadlines: unknown key (did you mean 'deadline'?)", id="flow-key"),
     pytest.param(
@@ -788,7 +790,16 @@ def test_validate_example_prints_the_flows(capsys):
         "    20. accounting_cube_monthly_master (monthly:1, due end of day)",
     ]
     assert [line for line in out if line in expected] == expected
-    assert len(out) == 1 + 3 + 26
+    alerts = [
+        "  alerts: email via smtp.office365.com:587 (starttls) to 1 recipient(s); teams webhook; "
+        "quiet sat, sun, 2025-12-25; lookback 1 day(s)",
+        "    digest -> email, not before 06:30",
+        "    on_change KO, WARNING -> email, teams, ignoring UserError, SLOW, FAST",
+        "    streak 3 days KO -> email, teams, escalating to 1 more recipient(s)",
+        "    overrides: flow Sitecom, pipeline accounting_cube_monthly_master",
+    ]
+    assert out[-len(alerts) :] == alerts
+    assert len(out) == 1 + 3 + 26 + len(alerts)
 
 
 @pytest.mark.parametrize(
@@ -881,6 +892,34 @@ def test_run_bad_config_is_reported_before_bad_arguments(capsys, bad):
     assert (code, err) == (2, ["error: flows[0].deadline: '25:00' is not a time HH:MM"])
 
 
+def test_notify_without_alerts_section_does_nothing_and_starts_no_spark(capsys, good):
+    code, out, err = run_cli(capsys, "notify", "--config", good, "--date", "2025-04-08")
+    assert (code, out, err) == (
+        0,
+        ["No alerts configured (no `alerts:` section in the configuration): nothing to send."],
+        [],
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        pytest.param(["notify"], "the following arguments are required: --config", id="without-config"),
+        pytest.param(["notify", "--config", "x.yml", "--date", "08/04/2025"], "is not a date YYYY-MM-DD", id="date"),
+        pytest.param(["notify", "--config", "x.yml", "--from", "2025-04-01"], "unrecognized arguments", id="range"),
+    ],
+)
+def test_notify_bad_arguments_exit_2(capsys, argv, fragment):
+    code, out, err = run_cli(capsys, *argv)
+    assert (code, out) == (2, [])
+    assert fragment in err[-1], err
+
+
+def test_notify_bad_config_exits_2_before_spark(capsys, bad):
+    code, out, err = run_cli(capsys, "notify", "--config", bad, "--dry-run")
+    assert (code, out, err) == (2, [], ["error: flows[0].deadline: '25:00' is not a time HH:MM"])
+
+
 @pytest.mark.parametrize(
     ("argv", "fragment"),
     [
@@ -954,7 +993,9 @@ def test_databricks_jobs_source_needs_no_path():
         48,
         "databricks-jobs",
     )
-    with pytest.raises(ConfigError, match=r"source.lookback_hours: only applies to format 'databricks_jobs'"):
+    with pytest.raises(ConfigError, match=r"source.lookback_hours: only applies to formats 'databricks_jobs' and"):
         parse_config(doc(source={"format": "csv", "path": "x", "lookback_hours": 48}))
+    diagnostic = parse_config(doc(source={"format": "adf_diagnostic", "path": "x", "lookback_hours": 24}))
+    assert diagnostic.source.lookback_hours == 24
     with pytest.raises(ConfigError, match=r"source.lookback_hours: 0 is not a whole number >= 1"):
         parse_config(doc(source={"format": "databricks_jobs", "lookback_hours": 0}))

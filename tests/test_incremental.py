@@ -17,7 +17,7 @@ from monitoring.demo import generate_demo_logs
 from monitoring.job import DateRange, local_today, run_job
 from monitoring.tables import FLOW_DAILY_STATUS, INGESTED_FILES, PIPELINE_DAILY_STATUS, PIPELINE_RUNS
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.heavy  # three full runs: `make test-heavy`
 
 NOW = datetime(2026, 3, 18, 6, 30, tzinfo=UTC)  # night 2; night 1 is a day earlier
 DAYS = 10

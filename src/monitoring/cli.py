@@ -1,7 +1,7 @@
-"""``pipeline-monitor``: run, demo, validate-config.
+"""``pipeline-monitor``: run, demo, report, notify, validate-config.
 
 Exit codes: 0 whatever the statuses, 2 for a bad config or bad arguments (one line saying which),
-1 when the job itself fails.
+1 when the job itself fails, or when notify could not deliver an alert.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
-from monitoring.config import Config, ConfigError, load_config
+from monitoring.config import Config, ConfigError, StorageConfig, load_config
 
 if TYPE_CHECKING:  # the job pulls in pyspark: keep `validate-config` and argument errors instant
     from monitoring.job import DateRange
@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pipeline-monitor",
         description="Daily OK / WARNING / KO statuses of ADF pipelines, as Delta tables.",
     )
+    parser.add_argument("--no-color", action="store_true", help="plain text output, without colours")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="ingest new logs, evaluate business dates, write the gold tables")
@@ -106,12 +107,37 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--only", choices=STEPS, help="run one step: ingest new logs, or evaluate dates (the Databricks tasks)"
     )
+    run.add_argument(
+        "--full-scan",
+        action="store_true",
+        help="list every log folder, not only those of source.lookback_hours (a new factory, missed nights)",
+    )
     _add_range_arguments(run)
 
     demo = sub.add_parser("demo", help="generate realistic logs for the example flows, run the job, show results")
     demo.add_argument("--days", type=_non_negative, default=30, help="days of history to generate (default 30)")
     demo.add_argument("--lakehouse", default="demo/lakehouse", help="where to write tables (default demo/lakehouse)")
     demo.add_argument("--logs", default="demo/logs", help="where to write the logs (default demo/logs)")
+
+    report = sub.add_parser("report", help="write the HTML status report from the gold tables")
+    report.add_argument("--lakehouse", help="folder of the Delta tables (alone: no config needed)")
+    report.add_argument("--config", help="monitoring.yml, for its storage (optional)")
+    report.add_argument("--catalog", help="Unity Catalog catalog (with --schema)")
+    report.add_argument("--schema", help="Unity Catalog schema (with --catalog)")
+    report.add_argument("--date", type=_date, help="business date shown first (default: the newest evaluated)")
+    report.add_argument("--days", type=_non_negative, default=30, help="business dates in the report (default 30)")
+    report.add_argument("--out", required=True, help="the HTML file to write, e.g. report.html")
+
+    notify = sub.add_parser("notify", help="send the night's alerts (e-mail digest, Teams), each only once")
+    notify.add_argument("--config", required=True, help="monitoring.yml (its alerts: section)")
+    notify.add_argument("--lakehouse", help="folder of the Delta tables (overrides storage.root)")
+    notify.add_argument("--catalog", help="Unity Catalog catalog (overrides storage.catalog)")
+    notify.add_argument("--schema", help="Unity Catalog schema (overrides storage.schema)")
+    notify.add_argument("--timezone", help="overrides timezone")
+    notify.add_argument("--date", type=_date, help="business date (default: today in the configured time zone)")
+    notify.add_argument(
+        "--dry-run", action="store_true", help="print the digest and every alert; send and write nothing"
+    )
 
     validate = sub.add_parser("validate-config", help="check a monitoring.yml and describe what it configures")
     validate.add_argument("config")
@@ -136,7 +162,17 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     with console.status("Starting Spark"):
         spark = get_spark()
     steps = (args.only,) if args.only else STEPS
-    result = run_job(spark, config, dates, as_of, progress=lambda m: console.log(m), steps=steps)
+    nightly = not (args.date or args.date_from)  # no dates asked: also catch up on older dates that changed
+    result = run_job(
+        spark,
+        config,
+        dates,
+        as_of,
+        progress=lambda m: console.log(m),
+        steps=steps,
+        catch_up=nightly,
+        full_scan=args.full_scan,
+    )
     print_summary(result, console)
     return EXIT_OK
 
@@ -162,7 +198,9 @@ def _fresh_demo_folder(folder: Path) -> None:
 def _demo(args: argparse.Namespace, console: Console) -> int:
     from monitoring.demo import generate_demo_logs
     from monitoring.job import DateRange, local_today, run_job
+    from monitoring.report import DEFAULT_DAYS, generate_report
     from monitoring.spark import get_spark
+    from monitoring.storage import Storage
     from monitoring.summary import print_summary
 
     if args.days < 1:
@@ -187,7 +225,65 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
         "gold/pipeline_daily_status, gold/flow_daily_status.\n"
         f'Query them: spark.read.format("delta").load("{lakehouse}/gold/pipeline_daily_status")'
     )
+    out = lakehouse.parent / "report.html"  # next to the lakehouse: demo/report.html by default
+    report = generate_report(spark, Storage(spark, config.storage), out, days=min(args.days, DEFAULT_DAYS))
+    console.print(f"HTML report: {report}", markup=False)
     return EXIT_OK
+
+
+def report_storage(args: argparse.Namespace) -> StorageConfig:
+    """Where `report` reads: --lakehouse alone, --catalog/--schema alone, or a config with those as overrides."""
+    if args.lakehouse and (args.catalog or args.schema):
+        raise UsageError("--lakehouse cannot be combined with --catalog/--schema")
+    if args.config:
+        config = load_config(args.config)
+        return config.with_overrides(lakehouse=args.lakehouse, catalog=args.catalog, schema=args.schema).storage
+    if args.lakehouse:
+        return StorageConfig(root=args.lakehouse)
+    if args.catalog or args.schema:
+        return StorageConfig(catalog=args.catalog, schema=args.schema)
+    raise UsageError("report: give --lakehouse DIR, --catalog C --schema S, or --config FILE")
+
+
+def _report(args: argparse.Namespace, console: Console) -> int:
+    from monitoring.report import NoReportDataError, generate_report
+    from monitoring.spark import get_spark
+    from monitoring.storage import Storage
+
+    if args.days < 1:
+        raise UsageError("--days must be at least 1")
+    storage_config = report_storage(args)  # argument errors before Spark starts
+    with console.status("Starting Spark"):
+        spark = get_spark()
+    try:
+        out = generate_report(spark, Storage(spark, storage_config), Path(args.out), args.date, args.days)
+    except NoReportDataError as error:
+        raise UsageError(str(error)) from None
+    console.print(f"HTML report: {out}", markup=False)
+    return EXIT_OK
+
+
+def _notify(args: argparse.Namespace, console: Console) -> int:
+    config = load_config(args.config).with_overrides(
+        lakehouse=args.lakehouse, catalog=args.catalog, schema=args.schema, timezone=args.timezone
+    )
+    from monitoring.alerts import NO_ALERTS  # pure Python: this path never imports pyspark
+
+    if config.alerts is None and not args.dry_run:  # nothing to read: don't start Spark
+        console.print(NO_ALERTS, markup=False)
+        return EXIT_OK
+    from monitoring.job import local_today
+    from monitoring.notify import notify, report_lines
+    from monitoring.spark import get_spark
+
+    now = datetime.now(UTC)
+    with console.status("Starting Spark"):
+        spark = get_spark()
+    report = notify(spark, config, args.date or local_today(config, now), now=now, dry_run=args.dry_run)
+    for line in report_lines(report):  # names and errors come from logs: text, never rich markup
+        console.print(line, markup=False, soft_wrap=True)  # an error text stays on its line, unfolded
+    # An alert that could not be delivered fails the task, so the job's own failure e-mail tells someone.
+    return EXIT_FAILED if report.failed else EXIT_OK
 
 
 def _validate(args: argparse.Namespace, console: Console) -> int:
@@ -203,26 +299,35 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
             console.print(
                 f"    {p.execution_order:>2}. {p.name} ({p.schedule.text}, due {deadline}{after})", markup=False
             )
+    from monitoring.alerts import describe_alerts  # pure Python: validate-config stays instant
+
+    for line in describe_alerts(config.alerts):
+        console.print(line, markup=False)
     return EXIT_OK
 
 
-COMMANDS = {"run": _run, "demo": _demo, "validate-config": _validate}
+COMMANDS = {"run": _run, "demo": _demo, "report": _report, "notify": _notify, "validate-config": _validate}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # Piped output (CI logs, job logs) gets a width people read, not a folded 80 columns.
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-    errors = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # argparse prints its own one-line reason
         return EXIT_USAGE if exit_.code else EXIT_OK
+    # Piped output (CI logs, job logs) is plain text (rich's default off a TTY, or NO_COLOR) at a width
+    # people read, not a folded 80 columns.
+    plain = {"no_color": True} if args.no_color else {}
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160, **plain)
+    errors = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160, **plain)
     try:
         return COMMANDS[args.command](args, console)
     except (ConfigError, UsageError, SourceError) as error:
         print(f"error: {error}", file=sys.stderr)  # one line, never wrapped: scripts grep it
         return EXIT_USAGE
     except Exception as error:
+        if type(error).__name__ == "ConcurrentRunError":  # not imported: monitoring.job pulls in pyspark
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_FAILED
         errors.print(traceback.format_exc(), markup=False)
         errors.print(f"error: the job failed: {type(error).__name__}: {error}", markup=False)
         return EXIT_FAILED

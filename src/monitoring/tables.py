@@ -19,6 +19,7 @@ class TableSpec:
     name: str  # relative name: layer/table
     comment: str
     schema: T.StructType
+    partition_by: tuple[str, ...] = ()
 
 
 S, TS, D, L, INT, B, DBL = (
@@ -55,8 +56,15 @@ PIPELINE_RUNS = TableSpec(
             _col("last_event_time", TS, "Time of the newest log record seen for this run, UTC."),
             _col("source_file", S, "File the retained record came from."),
             _col("ingested_at", TS, "When this row was last written by the job, UTC."),
+            _col(
+                "start_month",
+                D,
+                "First day of start_time's UTC month. The partition column: merges and day reads prune by it.",
+                False,
+            ),
         ]
     ),
+    partition_by=("start_month",),
 )
 
 QUARANTINE = TableSpec(
@@ -244,6 +252,32 @@ PIPELINE_KPI = TableSpec(
             _col("flow", S, "Business flow of the pipeline (UNASSIGNED when in no flow).", False),
             _col("pipeline_name", S, "ADF pipeline name.", False),
             *_kpi_columns("pipeline"),
+        ]
+    ),
+)
+
+# Written by `pipeline-monitor notify`, not by the job: deliberately not in ALL_TABLES.
+ALERTS_SENT = TableSpec(
+    "gold/alerts_sent",
+    "Alerts delivered or attempted, one row per (business_date, trigger, event, subject_kind, subject, channel): "
+    "a rerun sends nothing twice and retries what failed.",
+    T.StructType(
+        [
+            _col("business_date", D, "Business date the alert is about.", False),
+            _col("trigger", S, "digest, on_change or streak.", False),
+            _col("event", S, "DIGEST, KO, WARNING, RECOVERED or STREAK.", False),
+            _col("subject_kind", S, "digest or pipeline.", False),
+            _col("subject", S, "The pipeline's name; '*' for the digest.", False),
+            _col("channel", S, "email or teams.", False),
+            _col("flow", S, "Flow the alert was grouped under (one message per flow); null for the digest."),
+            _col("status", S, "sent, or failed (retried by the next run).", False),
+            _col("attempts", INT, "Delivery attempts so far, over all runs.", False),
+            _col("last_error", S, "Last delivery error (secrets masked); null once sent."),
+            _col("title", S, "Title (e-mail subject) of the message that carried the alert."),
+            _col("recipients", S, "E-mail recipients, comma-separated; null for Teams."),
+            _col("first_attempt_at", TS, "First delivery attempt, UTC.", False),
+            _col("sent_at", TS, "When it was delivered, UTC; null while not delivered."),
+            _col("updated_at", TS, "Last write of this row, UTC.", False),
         ]
     ),
 )

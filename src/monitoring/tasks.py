@@ -1,8 +1,8 @@
 """Databricks task entry point: ``<task> --key=value ...``, the arguments a bundle's task passes.
 
-Thin by design: the arguments are translated into the ``pipeline-monitor run`` command line, so a task
-and the CLI are one code path. Job parameters left empty (``--from=`` when no backfill is asked for)
-mean "not given".
+Thin by design: the arguments are translated into the ``pipeline-monitor run`` (or ``notify``) command
+line, so a task and the CLI are one code path. Job parameters left empty (``--from=`` when no backfill is
+asked for) mean "not given".
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from monitoring.cli import EXIT_USAGE, STEPS
 from monitoring.cli import main as cli_main
 
-TASKS = (*STEPS, "run")
+TASKS = (*STEPS, "run", "notify")
+OWN_COMMANDS = ("run", "notify")  # tasks that are a CLI subcommand of their own, not a step of `run`
 # task argument -> CLI option
 OPTIONS = {
     "config": "--config",
@@ -29,6 +30,8 @@ OPTIONS = {
     "lookback_days": "--lookback-days",
     "as_of": "--as-of",
 }
+# task argument -> CLI flag: `--dry-run=true` adds the flag, `false` or empty leaves it out (a bundle variable)
+FLAGS = {"dry_run": "--dry-run"}
 
 
 class TaskArgumentError(ValueError):
@@ -39,13 +42,21 @@ def cli_arguments(argv: Sequence[str]) -> list[str]:
     """``["evaluate", "--config=x", "--from="]`` -> ``["run", "--only", "evaluate", "--config", "x"]``."""
     if not argv or argv[0] not in TASKS:
         raise TaskArgumentError(f"first argument must be a task: {' | '.join(TASKS)}")
-    task, arguments = argv[0], ["run"] if argv[0] == "run" else ["run", "--only", argv[0]]
+    task, arguments = argv[0], [argv[0]] if argv[0] in OWN_COMMANDS else ["run", "--only", argv[0]]
     for item in argv[1:]:
         key, equals, value = item.removeprefix("--").partition("=")
         if not item.startswith("--") or not equals:
             raise TaskArgumentError(f"{item!r}: task arguments are --key=value")
-        if key.replace("-", "_") not in OPTIONS:
-            raise TaskArgumentError(f"{item!r}: unknown argument for task {task} (known: {', '.join(OPTIONS)})")
+        name = key.replace("-", "_")
+        if name in FLAGS:
+            if value.strip().lower() not in ("true", "false", ""):
+                raise TaskArgumentError(f"{item!r}: {key} is true or false")
+            if value.strip().lower() == "true":
+                arguments.append(FLAGS[name])
+            continue
+        if name not in OPTIONS:
+            known = ", ".join([*OPTIONS, *FLAGS])
+            raise TaskArgumentError(f"{item!r}: unknown argument for task {task} (known: {known})")
         if value.strip():
             arguments += [OPTIONS[key.replace("-", "_")], value.strip()]
     return arguments
