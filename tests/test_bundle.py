@@ -170,7 +170,12 @@ def test_tasks_run_locally_with_the_bundle_arguments(spark, tmp_path):
         "schema": "monitoring_bundle_test",
         "timezone": "Europe/Paris",
     }
-    job_parameters = {"from_date": "2025-04-07", "to_date": "2025-04-08", "as_of": "2025-04-09T08:00"}
+    job_parameters = {
+        "from_date": "2025-04-07",
+        "to_date": "2025-04-08",
+        "as_of": "2025-04-09T08:00",
+        "full_scan": "true",
+    }
     for task in JOBS["pipeline_monitoring_nightly"]["tasks"]:
         arguments = [VARIABLE.sub(lambda m: values[m.group(1)], p) for p in task["python_wheel_task"]["parameters"]]
         arguments = [

@@ -31,7 +31,7 @@ OPTIONS = {
     "as_of": "--as-of",
 }
 # task argument -> CLI flag: `--dry-run=true` adds the flag, `false` or empty leaves it out (a bundle variable)
-FLAGS = {"dry_run": "--dry-run"}
+FLAGS = {"dry_run": "--dry-run", "full_scan": "--full-scan"}
 
 
 class TaskArgumentError(ValueError):
