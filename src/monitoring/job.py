@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from delta.exceptions import DeltaConcurrentModificationException
+from delta import exceptions as delta_errors
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
@@ -143,6 +143,19 @@ class ConcurrentRunError(RuntimeError):
     """Another run committed to the same tables while this one was writing."""
 
 
+# Delta's commit conflicts. In Python they do not share a base class (unlike in Scala): list them all.
+COMMIT_CONFLICTS: tuple[type[Exception], ...] = (
+    delta_errors.DeltaConcurrentModificationException,
+    delta_errors.ConcurrentWriteException,
+    delta_errors.MetadataChangedException,
+    delta_errors.ProtocolChangedException,  # two first runs creating the same table
+    delta_errors.ConcurrentAppendException,
+    delta_errors.ConcurrentDeleteReadException,
+    delta_errors.ConcurrentDeleteDeleteException,
+    delta_errors.ConcurrentTransactionException,
+)
+
+
 CATCH_UP_DAYS = 400  # a run changed on an older date than this is not re-evaluated by a nightly run
 
 
@@ -197,7 +210,7 @@ def run_job(
     """
     try:
         return _run_steps(spark, config, dates, as_of, progress, steps, catch_up, full_scan, now)
-    except DeltaConcurrentModificationException as error:
+    except COMMIT_CONFLICTS as error:
         # Delta's optimistic concurrency: the other run's commit stands, this one's write was refused. Every
         # step is idempotent, so what this run committed before is what the other run commits too.
         raise ConcurrentRunError(

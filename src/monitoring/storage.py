@@ -9,10 +9,12 @@ timestamp_ntz).
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 
 from delta.tables import DeltaMergeBuilder, DeltaTable
+from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, DataFrameWriter, SparkSession
 
 from monitoring.config import StorageConfig
@@ -67,7 +69,20 @@ class Storage:
             builder = builder.partitionedBy(*table.partition_by)
         for key, value in POWER_BI_PROPERTIES.items():
             builder = builder.property(key, value)
-        builder.execute()
+        try:
+            builder.execute()
+        except AnalysisException as error:
+            # Another run is creating the same table right now: its folder exists before its first commit.
+            if "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION" not in str(error) or not self._becomes_table(table):
+                raise
+
+    def _becomes_table(self, table: TableSpec, seconds: float = 30.0) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if DeltaTable.isDeltaTable(self.spark, self.location(table)):
+                return True
+            time.sleep(0.2)
+        return False
 
     def _create_catalog_table(self, table: TableSpec) -> None:
         # DDL rather than DeltaTableBuilder: the builder parses at most two-part names outside Databricks.
