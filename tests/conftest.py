@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -15,6 +16,10 @@ from monitoring.config import Config, load_config
 from monitoring.demo import DemoLogs, generate_demo_logs
 from monitoring.job import DateRange, JobResult, local_today, run_job
 from monitoring.spark import get_spark
+
+# Collected timestamps come back as naive local times: make "local" UTC, as in CI, on any laptop.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 DEMO_DAYS = 21
 DEMO_NOW = datetime(2026, 3, 18, 6, 30, tzinfo=UTC)  # fixed, so the demo's incidents land on known dates

@@ -282,7 +282,7 @@ def _reason_phrases(tz: str) -> dict[str, Column]:
         F.lit("due by end of day")
     )
     failure = F.coalesce(F.concat(F.lit(" ("), F.col("failure_type"), F.lit(")")), F.lit(""))
-    ratio = F.format_number(F.col("duration_seconds") / F.col("baseline_duration_seconds"), 1)
+    ratio = F.format_number(F.try_divide(F.col("duration_seconds"), F.col("baseline_duration_seconds")), 1)
     against_median = F.concat(
         F.lit("took "),
         hms(F.col("duration_seconds")),
@@ -467,7 +467,7 @@ def pipeline_status(
         "error_message",
         "failure_type",
         F.col("baseline_duration_seconds").cast("double"),
-        F.round(F.col("duration_seconds") / F.col("baseline_duration_seconds"), 3).alias("duration_ratio"),
+        F.round(F.try_divide(F.col("duration_seconds"), F.col("baseline_duration_seconds")), 3).alias("duration_ratio"),
         "consecutive_ko_days",
         status_color(F.col("status")).alias("status_color"),
         F.lit(ev.evaluated_at).cast("timestamp").alias("evaluated_at"),

@@ -38,6 +38,7 @@ RAW_EVENT_COLUMNS: tuple[str, ...] = (
 )
 
 _TIMESTAMPS = {c: T.TimestampType() for c in ("start_time", "end_time", "event_time")}
+RAW_EVENT_SCHEMA = T.StructType([T.StructField(c, _TIMESTAMPS.get(c, T.StringType())) for c in RAW_EVENT_COLUMNS])
 CORRUPT = "_corrupt_record"
 
 
@@ -80,13 +81,20 @@ REST_RESPONSE_SCHEMA = T.StructType(
 )
 
 
+def plausible(ts: Column) -> Column:
+    """``ts`` when its year is 1602..9998, else null: 1601-01-01 is ADF's 'not ended', 9999-12-31 other systems'
+    'no end', and a business date past 9999 could not even be read back (Python's dates stop there)."""
+    return F.when(F.year(ts).between(1602, 9998), ts)
+
+
 def utc_timestamp(text: Column) -> Column:
-    """ISO-8601 text -> UTC timestamp; null for a blank, unparseable or ADF's 1601 'not ended' value.
+    """ISO-8601 text -> UTC timestamp; null for a blank, dateless, unparseable or sentinel (:func:`plausible`) value.
 
     Values without a zone are read as UTC (the session zone), the convention of ADF's logs.
     """
-    parsed = F.try_to_timestamp(F.nullif(F.trim(text), F.lit("")))
-    return F.when(F.year(parsed) > 1601, parsed)
+    trimmed = F.trim(text)
+    # A date first: Spark reads a bare time ("T22:10:00Z") as one of the day the job runs, and "2025" as 1 January.
+    return plausible(F.try_to_timestamp(F.when(trimmed.rlike(r"^\d{4}-\d{2}-\d{2}"), trimmed)))
 
 
 def blank_to_null(text: Column) -> Column:
@@ -101,14 +109,21 @@ def _with_file(df: DataFrame) -> DataFrame:
     return df.withColumn("source_file", F.col("_metadata.file_path"))
 
 
+def _malformed(text: str, parsed: str) -> Column:
+    """Whether the JSON ``text`` column, read by from_json into ``parsed``, is not exactly one JSON value.
+
+    from_json reads the first value and ignores what follows: two records run together (a lost newline)
+    would keep the first and drop the second silently. Read as an array, the text must hold one element.
+    """
+    one_value = F.json_array_length(F.concat(F.lit("["), F.col(text), F.lit("]"))) == 1
+    return F.col(f"{parsed}.{CORRUPT}").isNotNull() | ~F.coalesce(one_value, F.lit(False))
+
+
 def _json_lines(spark: SparkSession, files: Sequence[str], schema: T.StructType) -> DataFrame:
     """One row per non-blank line: ``source_file``, ``raw_line``, ``j`` (parsed), ``parse_error``."""
     lines = _with_file(spark.read.text(list(files))).withColumnRenamed("value", "raw_line")
     parsed = lines.withColumn("j", F.from_json("raw_line", schema, {"columnNameOfCorruptRecord": CORRUPT}))
-    return parsed.withColumn(
-        "parse_error",
-        F.when(F.col(f"j.{CORRUPT}").isNotNull(), F.lit("malformed JSON")),
-    )
+    return parsed.withColumn("parse_error", F.when(_malformed("raw_line", "j"), F.lit("malformed JSON")))
 
 
 def read_adf_diagnostic(spark: SparkSession, files: Sequence[str], _: SourceConfig, __: str) -> DataFrame:
@@ -158,18 +173,19 @@ def read_adf_rest_api(spark: SparkSession, files: Sequence[str], _: SourceConfig
     documents = _with_file(spark.read.text(list(files), wholetext=True)).withColumn(
         "doc", F.from_json("value", REST_RESPONSE_SCHEMA, {"columnNameOfCorruptRecord": CORRUPT})
     )
+    malformed = _malformed("value", "doc")
     # A document that is not a response at all is one quarantined record holding the whole file.
-    unreadable = documents.where(F.col(f"doc.{CORRUPT}").isNotNull() | F.col("doc.value").isNull()).select(
+    unreadable = documents.where(malformed | F.col("doc.value").isNull()).select(
         "source_file",
         F.col("value").alias("raw_line"),
-        F.when(F.col(f"doc.{CORRUPT}").isNotNull(), F.lit("malformed JSON"))
+        F.when(malformed, F.lit("malformed JSON"))
         .otherwise(F.lit("not a queryPipelineRuns response (no 'value' list)"))
         .alias("parse_error"),
         *[F.lit(None).cast(_TIMESTAMPS.get(c, T.StringType())).alias(c) for c in RAW_EVENT_COLUMNS[3:]],
     )
     r = F.col("r")
     runs = (
-        documents.where(F.col(f"doc.{CORRUPT}").isNull())
+        documents.where(~malformed)
         .select("source_file", F.explode("doc.value").alias("r"))
         .select(
             "source_file",
@@ -191,6 +207,11 @@ def read_adf_rest_api(spark: SparkSession, files: Sequence[str], _: SourceConfig
     return runs.unionByName(unreadable)
 
 
+def _header(name: str) -> Column:
+    """A CSV column by its header text, whatever characters the header holds (dots, backticks...)."""
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
 def read_csv_export(spark: SparkSession, files: Sequence[str], source: SourceConfig, timezone: str) -> DataFrame:
     """The export the Power BI report was built on: local times, SUCCESS/FAILURE, no run id.
 
@@ -205,16 +226,18 @@ def read_csv_export(spark: SparkSession, files: Sequence[str], source: SourceCon
         .option("mode", "PERMISSIVE")
         .csv(list(files))
     )
+    if rows.columns == ["source_file"]:  # only empty files (an export of a day without runs): no header, no rows
+        return spark.createDataFrame([], RAW_EVENT_SCHEMA)
     missing = [name for name in options.columns.values() if name not in rows.columns]
     if missing:
         found = ", ".join(c for c in rows.columns if c != "source_file")
         raise SourceError(f"source.columns: {missing} not in the CSV header (found: {found})")
-    col = {key: F.col(f"`{name}`") for key, name in options.columns.items()}
-    data_columns = [F.coalesce(F.col(f"`{c}`"), F.lit("")) for c in rows.columns if c != "source_file"]
+    col = {key: _header(name) for key, name in options.columns.items()}
+    data_columns = [F.coalesce(_header(c), F.lit("")) for c in rows.columns if c != "source_file"]
 
     def local_time(text: Column) -> Column:
         parsed = F.try_to_timestamp(blank_to_null(text), F.lit(options.timestamp_format))
-        return F.to_utc_timestamp(parsed, timezone)
+        return plausible(F.to_utc_timestamp(parsed, timezone))
 
     start_text = blank_to_null(col["start_time"])
     pipeline = blank_to_null(col["pipeline_name"])
@@ -222,10 +245,10 @@ def read_csv_export(spark: SparkSession, files: Sequence[str], source: SourceCon
         "source_file",
         F.concat_ws(options.delimiter, *data_columns).alias("raw_line"),
         F.lit(None).cast(T.StringType()).alias("parse_error"),
-        F.when(
-            pipeline.isNotNull() & start_text.isNotNull(),
-            F.concat(F.lit("csv-"), F.substring(F.sha2(F.concat_ws("|", pipeline, start_text), 256), 1, 32)),
-        ).alias("run_id"),
+        # Always an id, so a row without a name or start is quarantined for that, not for a "missing run id".
+        F.concat(F.lit("csv-"), F.substring(F.sha2(F.concat_ws("|", pipeline, start_text), 256), 1, 32)).alias(
+            "run_id"
+        ),
         pipeline.alias("pipeline_name"),
         F.lit(None).cast(T.StringType()).alias("factory"),
         col["status"].alias("status"),

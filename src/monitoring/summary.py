@@ -31,7 +31,7 @@ def flows_by_day(result: JobResult, max_days: int = 31) -> Table:
     cells = {(row.flow, row.business_date): row.status for row in result.flow_rows}
     for flow in sorted({row.flow for row in result.flow_rows}):
         table.add_row(
-            flow,
+            Text(flow),
             *[
                 Text(CELL[cells[flow, d]], style=f"bold white on {STATUS_COLORS[cells[flow, d]]}")
                 if (flow, d) in cells
@@ -51,13 +51,13 @@ def latest_day_detail(result: JobResult) -> Table:
         table.add_column(name, overflow="fold")
     for row in (r for r in result.flow_rows if r.business_date == last):
         table.add_row(
-            row.flow,
+            Text(row.flow),
             _badge(row.status),
             row.start_local or "-",
             row.end_local or "-",
             row.duration_hms or "-",
             str(row.consecutive_ko_days or ""),
-            row.detail or "",
+            Text(row.detail or ""),
         )
     return table
 
@@ -74,8 +74,8 @@ def problems(result: JobResult, limit: int = 40) -> Table:
         since = f"{row.consecutive_ko_days} day(s)" if row.consecutive_ko_days else ""
         table.add_row(
             str(row.business_date),
-            row.flow,
-            row.pipeline_name,
+            Text(row.flow),  # names and texts come from logs and configs: data, never rich markup
+            Text(row.pipeline_name),
             _badge(row.status),
             row.reason or "",
             since,
