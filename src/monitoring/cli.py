@@ -88,6 +88,13 @@ def _add_range_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_config_overrides(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lakehouse", help="folder of the Delta tables (overrides storage.root)")
+    parser.add_argument("--catalog", help="Unity Catalog catalog (overrides storage.catalog)")
+    parser.add_argument("--schema", help="Unity Catalog schema (overrides storage.schema)")
+    parser.add_argument("--timezone", help="overrides timezone")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pipeline-monitor",
@@ -99,11 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="ingest new logs, evaluate business dates, write the gold tables")
     run.add_argument("--config", required=True, help="monitoring.yml")
     run.add_argument("--logs", help="log folder (overrides source.path)")
-    run.add_argument("--lakehouse", help="folder of the Delta tables (overrides storage.root)")
-    run.add_argument("--catalog", help="Unity Catalog catalog (overrides storage.catalog)")
-    run.add_argument("--schema", help="Unity Catalog schema (overrides storage.schema)")
+    _add_config_overrides(run)
     run.add_argument("--source-format", help="overrides source.format")
-    run.add_argument("--timezone", help="overrides timezone")
     run.add_argument(
         "--only", choices=STEPS, help="run one step: ingest new logs, or evaluate dates (the Databricks tasks)"
     )
@@ -130,10 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     notify = sub.add_parser("notify", help="send the night's alerts (e-mail digest, Teams), each only once")
     notify.add_argument("--config", required=True, help="monitoring.yml (its alerts: section)")
-    notify.add_argument("--lakehouse", help="folder of the Delta tables (overrides storage.root)")
-    notify.add_argument("--catalog", help="Unity Catalog catalog (overrides storage.catalog)")
-    notify.add_argument("--schema", help="Unity Catalog schema (overrides storage.schema)")
-    notify.add_argument("--timezone", help="overrides timezone")
+    _add_config_overrides(notify)
     notify.add_argument("--date", type=_date, help="business date (default: today in the configured time zone)")
     notify.add_argument(
         "--dry-run", action="store_true", help="print the digest and every alert; send and write nothing"
