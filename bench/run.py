@@ -44,6 +44,7 @@ from monitoring.sources import DIAGNOSTIC_SCHEMA
 from monitoring.spark import get_spark
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+TARGETS = {"rebuild_vs_floor": 2.0, "nightly_365_vs_7": 1.3}
 SEED = 11
 
 
@@ -196,6 +197,12 @@ def results_table(measures: list[Measure]) -> Table:
     return table
 
 
+def verdict(ratio: str, value: float) -> str:
+    if ratio not in TARGETS:  # the smoke size's shorter histories have no target
+        return ""
+    return f": target <= {TARGETS[ratio]:.1f}, " + ("**met**" if value <= TARGETS[ratio] else "**missed**")
+
+
 def markdown(measures: list[Measure], size_name: str, size: Size, ratios: dict[str, float]) -> str:
     rows = "\n".join("| " + " | ".join(cells(m)) + " |" for m in measures)
     return (
@@ -206,7 +213,9 @@ def markdown(measures: list[Measure], size_name: str, size: Size, ratios: dict[s
         f"histories of {', '.join(str(h) for h in size.histories)} days, one new day; seed {SEED}\n\n"
         "| " + " | ".join(COLUMNS) + " |\n"
         "|---|" + "---:|" * (len(COLUMNS) - 1) + "\n"
-        f"{rows}\n\n" + "\n".join(f"`{name}: {value:.2f}`  " for name, value in ratios.items()) + "\n"
+        f"{rows}\n\n"
+        + "\n".join(f"- `{name}: {value:.2f}`" + verdict(name, value) for name, value in ratios.items())
+        + "\n"
     )
 
 

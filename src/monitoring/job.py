@@ -116,10 +116,10 @@ def refresh_kpis(storage: Storage, evaluation: Evaluation, progress: Progress) -
     tables and its KPIs leaves those periods to the next night, whatever dates that one evaluates.
     """
     kpi_watermark = storage.read(FLOW_KPI).agg(F.max("evaluated_at")).first()[0]
-    daily = storage.read(FLOW_DAILY_STATUS).where(F.col("evaluated_at") < F.lit(evaluation.evaluated_at))
+    unsummarised = storage.read(FLOW_DAILY_STATUS).where(F.col("evaluated_at") < F.lit(evaluation.evaluated_at))
     if kpi_watermark is not None:
-        daily = daily.where(F.col("evaluated_at") > F.lit(kpi_watermark))
-    missed = daily.agg(F.min("business_date"), F.max("business_date")).first()
+        unsummarised = unsummarised.where(F.col("evaluated_at") > F.lit(kpi_watermark))
+    missed = unsummarised.agg(F.min("business_date"), F.max("business_date")).first()
     first, last = (
         min(evaluation.first, missed[0] or evaluation.first),
         max(evaluation.last, missed[1] or evaluation.last),
