@@ -223,7 +223,7 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
     print_summary(result, console)
     console.print(
         f"\nDelta tables under [bold]{lakehouse}[/bold]: silver/pipeline_runs, silver/quarantine, "
-        "gold/pipeline_daily_status, gold/flow_daily_status.\n"
+        "gold/pipeline_daily_status, gold/flow_daily_status, gold/flow_kpi, gold/pipeline_kpi.\n"
         f'Query them: spark.read.format("delta").load("{lakehouse}/gold/pipeline_daily_status")'
     )
     out = lakehouse.parent / "report.html"  # next to the lakehouse: demo/report.html by default
