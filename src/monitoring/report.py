@@ -19,7 +19,7 @@ import json
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -819,30 +819,44 @@ def kpi_series(kpis: Iterable[KpiRow], granularity: str, flows: Sequence[str]) -
     return series
 
 
-def availability_figure(kpis: Sequence[KpiRow], flows: Sequence[str]) -> dict[str, Any] | None:
-    series = kpi_series(kpis, "week", flows)
-    if not series:
-        return None
-    # Grouped bars, not lines: flows at 100 % every week would draw one line over the other.
-    traces = [
+def flow_bars(
+    series: dict[str, list[KpiRow]],
+    flows: Sequence[str],
+    value: Callable[[KpiRow], float | None],
+    hover: Callable[[str, KpiRow], str],
+) -> list[dict[str, Any]]:
+    """One bar trace per flow over its periods, in the flow's colour, with an HTML hover text per bar."""
+    return [
         {
             "type": "bar",
             "name": esc(flow),
             "meta": flow,
             "x": [r.period_start.isoformat() for r in rows],
-            "y": [None if r.availability is None else round(r.availability * 100, 2) for r in rows],
-            "text": [
-                f"<b>{esc(flow)}</b><br>week of {r.period_start:%d %b %Y}<br>availability {percent(r.availability)} "
-                f"({r.days_ok} OK · {r.days_warning} WARNING · {r.days_ko} KO of {r.days_expected} days)"
-                f"<br>on time {percent(r.on_time_rate)}"
-                for r in rows
-            ],
+            "y": [value(r) for r in rows],
+            "text": [hover(flow, r) for r in rows],
             "textposition": "none",
             "hovertemplate": "%{text}<extra></extra>",
             "marker": {"color": flow_color(flows, flow)},
         }
         for flow, rows in series.items()
     ]
+
+
+def availability_figure(kpis: Sequence[KpiRow], flows: Sequence[str]) -> dict[str, Any] | None:
+    series = kpi_series(kpis, "week", flows)
+    if not series:
+        return None
+    # Grouped bars, not lines: flows at 100 % every week would draw one line over the other.
+    traces = flow_bars(
+        series,
+        flows,
+        lambda r: None if r.availability is None else round(r.availability * 100, 2),
+        lambda flow, r: (
+            f"<b>{esc(flow)}</b><br>week of {r.period_start:%d %b %Y}<br>availability {percent(r.availability)} "
+            f"({r.days_ok} OK · {r.days_warning} WARNING · {r.days_ko} KO of {r.days_expected} days)"
+            f"<br>on time {percent(r.on_time_rate)}"
+        ),
+    )
     layout = base_layout("availability (%)", barmode="group")
     layout["yaxis"].update({"range": [0, 100], "ticksuffix": "%", "rangemode": "normal"})
     layout["xaxis"].update({"dtick": 7 * 24 * 3600 * 1000, "tickformat": "%d %b"})  # a tick per week
@@ -853,24 +867,15 @@ def duration_figure(kpis: Sequence[KpiRow], flows: Sequence[str]) -> dict[str, A
     series = kpi_series(kpis, "month", flows)
     if not series:
         return None
-    traces = [
-        {
-            "type": "bar",
-            "name": esc(flow),
-            "meta": flow,
-            "x": [r.period_start.isoformat() for r in rows],
-            "y": [minutes(r.duration_mean_seconds) for r in rows],
-            "text": [
-                f"<b>{esc(flow)}</b><br>{r.period_start:%B %Y}<br>mean {hms(r.duration_mean_seconds)} · "
-                f"median {hms(r.duration_median_seconds)} · p90 {hms(r.duration_p90_seconds)}"
-                for r in rows
-            ],
-            "textposition": "none",
-            "hovertemplate": "%{text}<extra></extra>",
-            "marker": {"color": flow_color(flows, flow)},
-        }
-        for flow, rows in series.items()
-    ]
+    traces = flow_bars(
+        series,
+        flows,
+        lambda r: minutes(r.duration_mean_seconds),
+        lambda flow, r: (
+            f"<b>{esc(flow)}</b><br>{r.period_start:%B %Y}<br>mean {hms(r.duration_mean_seconds)} · "
+            f"median {hms(r.duration_median_seconds)} · p90 {hms(r.duration_p90_seconds)}"
+        ),
+    )
     layout = base_layout("mean duration (minutes)", barmode="group")
     layout["xaxis"].update({"dtick": "M1", "tickformat": "%b %Y"})
     return {"data": traces, "layout": layout}
