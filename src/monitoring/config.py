@@ -32,8 +32,15 @@ class ConfigError(ValueError):
     """A configuration problem, worded for the person who wrote the file."""
 
 
+MAX_SHOWN = 200  # characters of a bad value quoted in an error (YAML aliases can expand a line into megabytes)
+MAX_BASELINE_DAYS = 3660
+
+
 def _fail(path: str, value: Any, problem: str) -> ConfigError:
-    return ConfigError(f"{path}: {value!r} {problem}")
+    shown = repr(value)
+    if len(shown) > MAX_SHOWN:
+        shown = shown[:MAX_SHOWN] + "..."
+    return ConfigError(f"{path}: {shown} {problem}")
 
 
 @dataclass(frozen=True)
@@ -361,6 +368,8 @@ def _duration(value: Any, path: str, inherited: DurationRules) -> DurationRules:
         if key in ("baseline_days", "min_samples"):
             if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
                 raise _fail(key_path, raw, "is not a whole number >= 1")
+            if raw > MAX_BASELINE_DAYS:
+                raise _fail(key_path, raw, f"is more than {MAX_BASELINE_DAYS} days (10 years)")
         elif isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw) or raw < 0:
             raise _fail(key_path, raw, "is not a number >= 0")
         updates[key] = raw
@@ -439,22 +448,28 @@ def _check_pipeline_graph(flows: tuple[Flow, ...]) -> None:
                 raise _fail(f"{where[name]}.depends_on", dep, "is not a configured pipeline")
             if dep == name:
                 raise _fail(f"{where[name]}.depends_on", dep, "is the pipeline itself")
-    # A cycle would make ORDER fire every night whatever happens.
-    state: dict[str, int] = {}
-
-    def visit(name: str, trail: list[str]) -> None:
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            cycle = " -> ".join([*trail[trail.index(name) :], name])
-            raise ConfigError(f"{where[name]}.depends_on: cycle {cycle}")
-        state[name] = 1
-        for dep in rules[name].depends_on:
-            visit(dep, [*trail, name])
-        state[name] = 2
-
-    for name in rules:
-        visit(name, [])
+    # A cycle would make ORDER fire every night whatever happens. Depth-first with an explicit stack: a chain
+    # of thousands of pipelines must not hit Python's recursion limit.
+    done: set[str] = set()
+    for root in rules:
+        trail: list[str] = []  # the path being explored, root first
+        stack: list[tuple[str, int]] = [(root, 0)]  # (pipeline, index of its next dependency to visit)
+        while stack:
+            name, next_dep = stack.pop()
+            if next_dep == 0:
+                if name in done:
+                    continue
+                if name in trail:
+                    cycle = " -> ".join([*trail[trail.index(name) :], name])
+                    raise ConfigError(f"{where[name]}.depends_on: cycle {cycle}")
+                trail.append(name)
+            deps = rules[name].depends_on
+            if next_dep < len(deps):
+                stack.append((name, next_dep + 1))
+                stack.append((deps[next_dep], 0))
+            else:
+                trail.pop()
+                done.add(name)
 
 
 def _source(raw: Any) -> SourceConfig:
@@ -871,8 +886,11 @@ class _StrictLoader(yaml.SafeLoader):
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, list | dict):
+                problem = f"a key is a list or a mapping (line {line})"
+                raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
             if key in seen:
-                line = key_node.start_mark.line + 1
                 raise yaml.constructor.ConstructorError(
                     None, None, f"key {key!r} is given twice (line {line})", key_node.start_mark
                 )
@@ -895,4 +913,6 @@ def load_config(path: str | Path) -> Config:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = f": {error.problem}" if getattr(error, "problem", None) else ""
         raise ConfigError(f"{file}: not valid YAML{where}{problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{file}: nested too deeply to be a monitoring.yml") from None
     return parse_config(raw)
