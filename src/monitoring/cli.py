@@ -24,6 +24,7 @@ from monitoring.config import Config, ConfigError, StorageConfig, load_config
 if TYPE_CHECKING:  # the job pulls in pyspark: keep `validate-config` and argument errors instant
     from monitoring.job import DateRange
 from monitoring.sources import SourceError
+from monitoring.storage import ConcurrentRunError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 STEPS = ("ingest", "evaluate")  # the job's steps, as monitoring.job.STEPS (not imported: it pulls in pyspark)
@@ -325,10 +326,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UsageError, SourceError) as error:
         print(f"error: {error}", file=sys.stderr)  # one line, never wrapped: scripts grep it
         return EXIT_USAGE
+    except ConcurrentRunError as error:  # not a bug: one line, like the usage errors, but exit 1
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as error:
-        if type(error).__name__ == "ConcurrentRunError":  # not imported: monitoring.job pulls in pyspark
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_FAILED
         errors.print(traceback.format_exc(), markup=False)
         errors.print(f"error: the job failed: {type(error).__name__}: {error}", markup=False)
         return EXIT_FAILED

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from delta import exceptions as delta_errors
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
@@ -20,7 +19,7 @@ from monitoring.config import Config
 from monitoring.evaluate import Evaluation, daily_statuses, with_business_date
 from monitoring.ingest import IngestReport, ingest
 from monitoring.kpi import KpiWindow, flow_kpis, in_window, pipeline_kpis
-from monitoring.storage import Storage
+from monitoring.storage import COMMIT_CONFLICTS, ConcurrentRunError, Storage
 from monitoring.tables import (
     FLOW_DAILY_STATUS,
     FLOW_KPI,
@@ -109,13 +108,18 @@ def evaluate_dates(
     )
 
 
+def newest_evaluation(storage: Storage, table: TableSpec) -> datetime | None:
+    """The newest ``evaluated_at`` of a gold table: the watermark of what a later step has summarised."""
+    return storage.read(table).agg(F.max("evaluated_at")).first()[0]
+
+
 def refresh_kpis(storage: Storage, evaluation: Evaluation, progress: Progress) -> None:
     """Rewrite the weekly and monthly KPI rows the evaluated dates touch, from the gold daily tables.
 
     Also the periods of daily rows written after the newest KPI row: a night that died between its daily
     tables and its KPIs leaves those periods to the next night, whatever dates that one evaluates.
     """
-    kpi_watermark = storage.read(FLOW_KPI).agg(F.max("evaluated_at")).first()[0]
+    kpi_watermark = newest_evaluation(storage, FLOW_KPI)
     unsummarised = storage.read(FLOW_DAILY_STATUS).where(F.col("evaluated_at") < F.lit(evaluation.evaluated_at))
     if kpi_watermark is not None:
         unsummarised = unsummarised.where(F.col("evaluated_at") > F.lit(kpi_watermark))
@@ -139,23 +143,6 @@ def refresh_kpis(storage: Storage, evaluation: Evaluation, progress: Progress) -
         )
 
 
-class ConcurrentRunError(RuntimeError):
-    """Another run committed to the same tables while this one was writing."""
-
-
-# Delta's commit conflicts. In Python they do not share a base class (unlike in Scala): list them all.
-COMMIT_CONFLICTS: tuple[type[Exception], ...] = (
-    delta_errors.DeltaConcurrentModificationException,
-    delta_errors.ConcurrentWriteException,
-    delta_errors.MetadataChangedException,
-    delta_errors.ProtocolChangedException,  # two first runs creating the same table
-    delta_errors.ConcurrentAppendException,
-    delta_errors.ConcurrentDeleteReadException,
-    delta_errors.ConcurrentDeleteDeleteException,
-    delta_errors.ConcurrentTransactionException,
-)
-
-
 CATCH_UP_DAYS = 400  # a run changed on an older date than this is not re-evaluated by a nightly run
 
 
@@ -167,7 +154,7 @@ def with_changed_dates(storage: Storage, config: Config, window: DateRange, prog
     than the newest ``evaluated_at`` in gold), not passed from the ingest step. One contiguous range, so
     streaks and baselines after a changed date are recomputed too.
     """
-    watermark = storage.read(PIPELINE_DAILY_STATUS).agg(F.max("evaluated_at")).first()[0]
+    watermark = newest_evaluation(storage, PIPELINE_DAILY_STATUS)
     runs = storage.read(PIPELINE_RUNS)
     if watermark is not None:  # data skipping: the files a night writes are the only ones this new
         runs = runs.where(F.col("ingested_at") > F.lit(watermark))

@@ -13,12 +13,30 @@ import time
 from datetime import date
 from pathlib import Path
 
+from delta import exceptions as delta_errors
 from delta.tables import DeltaMergeBuilder, DeltaTable
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, DataFrameWriter, SparkSession
 
 from monitoring.config import StorageConfig
 from monitoring.tables import TableSpec
+
+
+class ConcurrentRunError(RuntimeError):
+    """Another run committed to the same tables while this one was writing."""
+
+
+# Delta's commit conflicts. In Python they do not share a base class (unlike in Scala): list them all.
+COMMIT_CONFLICTS: tuple[type[Exception], ...] = (
+    delta_errors.DeltaConcurrentModificationException,
+    delta_errors.ConcurrentWriteException,
+    delta_errors.MetadataChangedException,
+    delta_errors.ProtocolChangedException,  # two first runs creating the same table
+    delta_errors.ConcurrentAppendException,
+    delta_errors.ConcurrentDeleteReadException,
+    delta_errors.ConcurrentDeleteDeleteException,
+    delta_errors.ConcurrentTransactionException,
+)
 
 POWER_BI_PROPERTIES: dict[str, str] = {
     "delta.minReaderVersion": "1",
