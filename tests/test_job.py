@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
+import threading
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -170,6 +173,35 @@ def test_storage_anchors_relative_roots(spark, tmp_path, monkeypatch):
     storage = Storage(spark, StorageConfig(root="lake"))
     assert storage.location(PIPELINE_RUNS) == f"{tmp_path}/lake/silver/pipeline_runs"
     assert storage.sql_name(PIPELINE_RUNS) == f"delta.`{tmp_path}/lake/silver/pipeline_runs`"
+
+
+def test_a_table_another_run_is_creating_is_waited_for(spark, tmp_path):
+    """Two first runs at once: one sees the other's empty _delta_log before its first commit (seen in CI)."""
+    finished = Storage(spark, StorageConfig(root=str(tmp_path / "finished")))
+    finished.ensure(PIPELINE_RUNS)
+    first_commit = Path(finished.location(PIPELINE_RUNS)) / "_delta_log" / f"{0:020d}.json"
+    storage = Storage(spark, StorageConfig(root=str(tmp_path / "lake")))
+    log = Path(storage.location(PIPELINE_RUNS)) / "_delta_log"
+    log.mkdir(parents=True)
+
+    def other_run_commits() -> None:
+        time.sleep(1.5)
+        shutil.copy(first_commit, log / ".first.tmp")
+        (log / ".first.tmp").rename(log / first_commit.name)
+
+    other_run = threading.Thread(target=other_run_commits)
+    other_run.start()
+    storage.ensure(PIPELINE_RUNS)
+    other_run.join()
+    assert storage.read(PIPELINE_RUNS).schema == finished.read(PIPELINE_RUNS).schema
+
+
+def test_a_creation_that_never_commits_is_a_clear_error(spark, tmp_path):
+    storage = Storage(spark, StorageConfig(root=str(tmp_path)))
+    storage.creation_wait_seconds = 0.5
+    (Path(storage.location(PIPELINE_RUNS)) / "_delta_log").mkdir(parents=True)
+    with pytest.raises(RuntimeError, match=r"silver/pipeline_runs exists but holds no Delta commit .* delete it"):
+        storage.ensure(PIPELINE_RUNS)
 
 
 def test_catalog_tables_get_the_same_schema_comments_and_properties(spark, tmp_path):

@@ -45,7 +45,15 @@ POWER_BI_PROPERTIES: dict[str, str] = {
 }
 
 
+# What creating a path table says while another run's creation of it has not committed yet.
+_CREATION_IN_PROGRESS = frozenset({"DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION", "DELTA_TABLE_NOT_FOUND"})
+# What reading a path says when no Delta table is there (yet).
+_NOT_A_TABLE = frozenset({"PATH_NOT_FOUND", "DELTA_TABLE_NOT_FOUND", "DELTA_MISSING_DELTA_TABLE"})
+
+
 class Storage:
+    creation_wait_seconds: float = 30.0
+
     def __init__(self, spark: SparkSession, config: StorageConfig) -> None:
         self.spark = spark
         self.config = config
@@ -72,9 +80,17 @@ class Storage:
     # --- reading and writing ---------------------------------------------------------------------------
 
     def exists(self, table: TableSpec) -> bool:
-        if self.root is not None:
-            return DeltaTable.isDeltaTable(self.spark, self.location(table))
-        return self.spark.catalog.tableExists(self.location(table))
+        if self.root is None:
+            return self.spark.catalog.tableExists(self.location(table))
+        # Not DeltaTable.isDeltaTable: it answers from the session's cached log, which stays "no table" for
+        # up to an hour after another run creates it. Resolving a read refreshes the log (and reads no data).
+        try:
+            self.spark.read.format("delta").load(self.location(table))
+        except AnalysisException as error:
+            if error.getCondition() in _NOT_A_TABLE:
+                return False
+            raise
+        return True
 
     def ensure(self, table: TableSpec) -> None:
         """Create the table (schema, comments, properties) if it is not there yet."""
@@ -90,14 +106,21 @@ class Storage:
         try:
             builder.execute()
         except AnalysisException as error:
-            # Another run is creating the same table right now: its folder exists before its first commit.
-            if "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION" not in str(error) or not self._becomes_table(table):
+            # Another run is creating the same table right now: its folder, then its empty _delta_log, exist
+            # before its first commit. Wait for that commit rather than fail or create a second table.
+            if error.getCondition() not in _CREATION_IN_PROGRESS:
                 raise
+            if not self._becomes_table(table):
+                raise RuntimeError(
+                    f"{self.location(table)} exists but holds no Delta commit after {self.creation_wait_seconds:.0f} s:"
+                    " another run is still creating it, or a run was killed while creating it"
+                    " (then the folder holds no table data yet: delete it and rerun)"
+                ) from error
 
-    def _becomes_table(self, table: TableSpec, seconds: float = 30.0) -> bool:
-        deadline = time.monotonic() + seconds
+    def _becomes_table(self, table: TableSpec) -> bool:
+        deadline = time.monotonic() + self.creation_wait_seconds
         while time.monotonic() < deadline:
-            if DeltaTable.isDeltaTable(self.spark, self.location(table)):
+            if self.exists(table):
                 return True
             time.sleep(0.2)
         return False

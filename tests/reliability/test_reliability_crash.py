@@ -144,13 +144,15 @@ def test_a_rerun_after_a_crash_equals_an_uninterrupted_run(spark, logs, referenc
 def test_two_overlapping_runs_at_once_never_mix(spark, logs, reference, tmp_path):
     lakehouse = tmp_path / "lakehouse"
     env = {**os.environ, "SPARK_MASTER": "local[1]"}
-    runs = [
-        subprocess.Popen(
-            job_command(logs, lakehouse), cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(2)
-    ]
-    outcomes = [(run.wait(timeout=600), run.stderr.read()) for run in runs]
+    # Output to files, not pipes: a run blocked on a full pipe nobody reads would never finish.
+    stderr_files = [tmp_path / f"run{i}.stderr" for i in range(2)]
+    with stderr_files[0].open("w") as first, stderr_files[1].open("w") as second:
+        runs = [
+            subprocess.Popen(job_command(logs, lakehouse), cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=out)
+            for out in (first, second)
+        ]
+        codes = [run.wait(timeout=600) for run in runs]
+    outcomes = [(code, path.read_text()) for code, path in zip(codes, stderr_files, strict=True)]
     for code, stderr in outcomes:
         # Each run either succeeds or says plainly that another run is writing: nothing in between.
         assert code == 0 or (code == 1 and "another run is writing the same tables" in stderr), stderr[-2000:]

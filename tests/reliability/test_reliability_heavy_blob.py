@@ -100,9 +100,16 @@ class PeakMemory:
         me = psutil.Process()
         while not self._stop.is_set():
             self.python = max(self.python, me.memory_info().rss)
-            jvms = [c for c in me.children(recursive=True) if "java" in c.name()]
-            self.jvm = max([self.jvm, *(c.memory_info().rss for c in jvms)])
+            self.jvm = max([self.jvm, *(self._java_rss(child) for child in me.children(recursive=True))])
             time.sleep(self.interval)
+
+    @staticmethod
+    def _java_rss(process: psutil.Process) -> int:
+        # Short-lived children (the shell Spark starts, the JVM's helpers) may be gone by the time we look.
+        try:
+            return process.memory_info().rss if "java" in process.name() else 0
+        except psutil.NoSuchProcess:
+            return 0
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()
