@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
-from monitoring.ingest import ingest
+from monitoring.ingest import day_folders_glob, factory_globs, ingest
 from monitoring.sources import SourceError
 from monitoring.storage import Storage
 from monitoring.tables import INGESTED_FILES, PIPELINE_RUNS, QUARANTINE
@@ -101,6 +101,51 @@ def test_second_night_reads_grown_and_new_blobs_only(spark, lake):
         if run_id != TELEPHONIE_RUN:
             assert after[run_id] == before[run_id]  # identical records change nothing
     assert storage.read(QUARANTINE).count() == 0  # the completed line left quarantine
+
+
+FACTORY = (
+    "abfss://logs@acct.dfs.core.windows.net/insights-logs-pipelineruns/resourceId="
+    "/SUBSCRIPTIONS/S1/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.DATAFACTORY/FACTORIES/ADF-PROD"
+)
+
+
+def test_factory_globs_widen_adf_folders_to_every_factory_and_escape_the_rest():
+    other = "/data/exports/{weird},name[1]"
+    assert factory_globs([FACTORY, FACTORY.replace("ADF-PROD", "ADF-DEV"), other]) == [
+        r"/data/exports/\{weird\}\,name\[1\]",
+        FACTORY.replace("/S1/", "/*/").replace("/RG/", "/*/").replace("ADF-PROD", "*"),
+    ]
+    lowercase = FACTORY.replace("SUBSCRIPTIONS", "subscriptions").replace("FACTORIES", "factories")
+    assert factory_globs([lowercase])[0].endswith(
+        "/subscriptions/*/RESOURCEGROUPS/*/PROVIDERS/MICROSOFT.DATAFACTORY/factories/*"
+    )
+
+
+def test_day_folders_glob_lists_each_day_under_each_folder():
+    glob = day_folders_glob(factory_globs([FACTORY]), [date(2025, 12, 31), date(2026, 1, 1)])
+    root = FACTORY.replace("/S1/", "/*/").replace("/RG/", "/*/").replace("ADF-PROD", "*")
+    assert glob == root + "/{y=2025/m=12/d=31,y=2026/m=01/d=01}"
+
+
+def test_a_factory_added_later_is_found_without_a_full_scan(spark, lake):
+    logs, cfg = lake
+    storage = Storage(spark, cfg.storage)
+    ingest(spark, storage, cfg, NOW)
+    known = blob(logs, HOUR_23)
+    factories = next(p for p in known.parents if p.name == "FACTORIES")
+    subscriptions = next(p for p in known.parents if p.name == "SUBSCRIPTIONS")
+    new_factory = subscriptions / "S-NEW/RESOURCEGROUPS/RG-NEW/PROVIDERS/MICROSOFT.DATAFACTORY/FACTORIES/ADF-NEW"
+    assert factories.parent.name == "MICROSOFT.DATAFACTORY"
+    record = json.loads(blob(logs, "h=22/m=00/PT1H.json").read_text(encoding="utf-8").splitlines()[0])
+    record |= {"runId": "from-the-new-factory", "resourceId": "/SUBSCRIPTIONS/S-NEW/.../FACTORIES/ADF-NEW"}
+    for day in ("y=2025/m=04/d=08", "y=2024/m=01/d=01"):  # in the lookback window, and long before it
+        path = new_factory / day / "h=01/m=00/PT1H.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+
+    nightly = ingest(spark, storage, cfg, NOW)
+    assert (nightly.files_listed, nightly.files_read, nightly.events_kept) == (3, 1, 1)
+    assert runs_by_id(storage)["from-the-new-factory"].factory == "ADF-NEW"
 
 
 def test_a_later_terminal_state_replaces_a_stored_running_one(spark, lake):

@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--full-scan",
         action="store_true",
-        help="list every log folder, not only those of source.lookback_hours (a new factory, missed nights)",
+        help="list every log folder, not only those of source.lookback_hours"
+        " (a new factory's past logs, nights missed beyond the lookback)",
     )
     _add_range_arguments(run)
 

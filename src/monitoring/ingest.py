@@ -145,12 +145,35 @@ def _glob_escape(text: str) -> str:
     return re.sub(r"([{}\[\]*?\\,])", r"\\\1", text)
 
 
-def day_folders_glob(factory_folders: list[str], days: list[date]) -> str:
-    """One Hadoop glob matching the ``y=/m=/d=`` folders of ``days`` under each factory folder."""
-    folders = [f"{folder}/y={d:%Y}/m={d:%m}/d={d:%d}" for folder in sorted(factory_folders) for d in days]
+# ADF's diagnostic layout names the factory's Azure resource: these three segments vary between factories.
+ADF_FACTORY_FOLDER = re.compile(
+    r"(?i)^(?P<subscriptions>.*/resourceId=/SUBSCRIPTIONS/)[^/]+"
+    r"(?P<groups>/RESOURCEGROUPS/)[^/]+"
+    r"(?P<factories>/PROVIDERS/MICROSOFT\.DATAFACTORY/FACTORIES/)[^/]+$"
+)
+
+
+def factory_globs(factory_folders: list[str]) -> list[str]:
+    """Hadoop globs of the folders to look in: for a folder of ADF's ``resourceId=`` layout, every subscription,
+    resource group and factory beside it, so a factory added later is found without a full scan (listing them
+    costs a few directories, not the history); any other folder as it is."""
+    globs = set()
+    for folder in factory_folders:
+        adf = ADF_FACTORY_FOLDER.match(folder)
+        if adf:
+            parts = (adf["subscriptions"], adf["groups"], adf["factories"])
+            globs.add("*".join(_glob_escape(part) for part in parts) + "*")
+        else:
+            globs.add(_glob_escape(folder))
+    return sorted(globs)
+
+
+def day_folders_glob(factory_globs: list[str], days: list[date]) -> str:
+    """One Hadoop glob matching the ``y=/m=/d=`` folders of ``days`` under each of ``factory_globs``."""
+    folders = [f"{folder}/y={d:%Y}/m={d:%m}/d={d:%d}" for folder in sorted(factory_globs) for d in days]
     # commonprefix on characters, cut at a "/": commonpath would collapse the "//" of abfss:// URIs.
     common = os.path.commonprefix(folders).rpartition("/")[0] + "/"  # noqa: RUF071
-    return _glob_escape(common) + "{" + ",".join(_glob_escape(f[len(common) :]) for f in folders) + "}"
+    return common + "{" + ",".join(f[len(common) :] for f in folders) + "}"
 
 
 def window_days(now: datetime, lookback_hours: int) -> list[date]:
@@ -192,7 +215,8 @@ def new_file_batch(spark: SparkSession, storage: Storage, config: Config, now: d
     lookback window are listed: the nightly cost follows the new logs, not the years of history."""
     already_read = storage.read(INGESTED_FILES)
     folders = None if full_scan or config.source.format != "adf_diagnostic" else factory_folders(already_read)
-    location = None if folders is None else day_folders_glob(folders, window_days(now, config.source.lookback_hours))
+    days = window_days(now, config.source.lookback_hours)
+    location = None if folders is None else day_folders_glob(factory_globs(folders), days)
     # Snapshots, not .cache(): a cached listing is matched by plan and would be served again, stale,
     # to the next night's identical listing in the same session.
     listed = list_log_files(spark, config, location).localCheckpoint()
