@@ -62,6 +62,19 @@ def test_first_night_reconciles_and_quarantines(spark, lake):
     assert spark.sql(f"DESCRIBE HISTORY delta.`{storage.location(PIPELINE_RUNS)}`").count() == version
 
 
+def test_paths_with_spaces_and_percent_signs_reconcile_in_the_manifest(spark, lake, tmp_path):
+    """Spark names a row's file by its URI ('a%20b'); the listing by its path ('a b'): they must meet."""
+    logs, cfg = lake
+    odd = logs.rename(tmp_path / "logs 100% + more")
+    cfg = replace(cfg, source=replace(cfg.source, path=str(odd)))
+    storage = Storage(spark, cfg.storage)
+    report = ingest(spark, storage, cfg, NOW)
+    manifest = {r.path: r.lines_read for r in storage.read(INGESTED_FILES).collect()}
+    assert sorted(manifest.values()) == [4, 5] and report.lines_read == 9
+    assert {r.source_file for r in storage.read(QUARANTINE).collect()} <= set(manifest)
+    assert ingest(spark, storage, cfg, NOW).files_read == 0
+
+
 def test_second_night_reads_grown_and_new_blobs_only(spark, lake):
     logs, cfg = lake
     storage = Storage(spark, cfg.storage)

@@ -13,6 +13,7 @@ runs in ANSI mode, where a bad value would fail the whole job instead of one lin
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import reduce
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -105,8 +106,18 @@ def factory_from_resource_id(resource_id: Column) -> Column:
     return blank_to_null(F.regexp_extract(resource_id, r"(?i)/factories/([^/]+)", 1))
 
 
+def file_path() -> Column:
+    """The path of the file a row was read from, spelt as the listing (and so the manifest) spells it.
+
+    ``_metadata.file_path`` is a URI: percent-encoded ('a b%.csv' -> 'a%20b%25.csv'), which would match no
+    listed path. Decoded back ('+' protected: a URI keeps it, the decoder would make it a space).
+    """
+    uri = F.col("_metadata.file_path")
+    return F.when(uri.contains("%"), F.url_decode(F.replace(uri, F.lit("+"), F.lit("%2B")))).otherwise(uri)
+
+
 def _with_file(df: DataFrame) -> DataFrame:
-    return df.withColumn("source_file", F.col("_metadata.file_path"))
+    return df.withColumn("source_file", file_path())
 
 
 def _malformed(text: str, parsed: str) -> Column:
@@ -212,11 +223,39 @@ def _header(name: str) -> Column:
     return F.col("`" + name.replace("`", "``") + "`")
 
 
+def csv_files_by_header(spark: SparkSession, files: Sequence[str]) -> list[list[str]]:
+    """``files`` grouped by their header line (empty files in none).
+
+    Spark's CSV reader takes the first file's header for all and reads the others by position: an export whose
+    columns come in another order would put its values in the wrong columns. Read per group, each by its own
+    header. The header is the first line of a file's first split, in reading order; one small aggregation,
+    and only paths come back to the driver.
+    """
+    lines = spark.read.text(list(files)).select(
+        file_path().alias("path"),
+        F.col("_metadata.file_block_start").alias("block_start"),
+        F.col("value"),
+        F.monotonically_increasing_id().alias("position"),
+    )
+    headers = lines.where("block_start = 0").groupBy("path").agg(F.min_by("value", "position").alias("header"))
+    groups = headers.groupBy("header").agg(F.sort_array(F.collect_list("path")).alias("paths")).orderBy("header")
+    return [row.paths for row in groups.collect()]
+
+
 def read_csv_export(spark: SparkSession, files: Sequence[str], source: SourceConfig, timezone: str) -> DataFrame:
     """The export the Power BI report was built on: local times, SUCCESS/FAILURE, no run id.
 
-    The run id is derived from pipeline name and start, so the same row read twice is the same run.
+    The run id is derived from pipeline name and start, so the same row read twice is the same run. Files are
+    read in groups of one header each (:func:`csv_files_by_header`), so columns are matched by name.
     """
+    frames = [_read_csv_group(spark, paths, source, timezone) for paths in csv_files_by_header(spark, files)]
+    if not frames:  # only empty files (an export of a day without runs): no header, no rows
+        return spark.createDataFrame([], RAW_EVENT_SCHEMA)
+    return reduce(DataFrame.unionByName, frames)
+
+
+def _read_csv_group(spark: SparkSession, files: Sequence[str], source: SourceConfig, timezone: str) -> DataFrame:
+    """CSV files sharing one header line."""
     options = source.csv
     rows = _with_file(
         spark.read.option("header", "true")
@@ -226,12 +265,16 @@ def read_csv_export(spark: SparkSession, files: Sequence[str], source: SourceCon
         .option("mode", "PERMISSIVE")
         .csv(list(files))
     )
-    if rows.columns == ["source_file"]:  # only empty files (an export of a day without runs): no header, no rows
+    if rows.columns == ["source_file"]:  # a header of blank lines only: no columns, no rows
         return spark.createDataFrame([], RAW_EVENT_SCHEMA)
     missing = [name for name in options.columns.values() if name not in rows.columns]
     if missing:
         found = ", ".join(c for c in rows.columns if c != "source_file")
-        raise SourceError(f"source.columns: {missing} not in the CSV header (found: {found})")
+        raise SourceError(
+            f"source.columns: {missing} not in the CSV header of {files[0]}"
+            + (f" and {len(files) - 1} other file(s)" if len(files) > 1 else "")
+            + f" (found: {found})"
+        )
     col = {key: _header(name) for key, name in options.columns.items()}
     data_columns = [F.coalesce(_header(c), F.lit("")) for c in rows.columns if c != "source_file"]
 
