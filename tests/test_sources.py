@@ -187,3 +187,24 @@ def test_adf_quirks_are_read(spark, tmp_path):
     assert runs["no-zone"].start_time == ts("2025-04-07 22:10:00")  # no zone: ADF's UTC
     assert (runs["running"].end_time, runs["running"].duration_seconds) == (None, None)
     assert runs["accents & <html>"].pipeline_name == "Pipeline d'été <script>"
+
+
+@pytest.mark.parametrize("fmt", ["adf_diagnostic", "csv"])
+def test_file_names_are_paths_not_globs(spark, tmp_path, fmt):
+    """Spark's readers take a path as a glob: 'x[1]' would read 'x1', and 'a{b,c}' fail the whole read."""
+    names = ["x[1]", "x1", "a{b,c}", "back\\slash", "q?", "star*", "space 100%+"]
+    header = "PipelineName;StartTime;Status;EndTime;Duration;Error_msg\n"
+    paths = []
+    for name in names:
+        path = tmp_path / f"{name}.{fmt[:4] if fmt == 'csv' else 'json'}"
+        if fmt == "csv":
+            path.write_text(f"{header}{name};08/04/2025 00:10:03;SUCCESS;08/04/2025 00:20:00;600;\n", encoding="utf-8")
+        else:
+            record = {"runId": name, "pipelineName": name, "status": "Succeeded", "start": "2025-04-07T22:10:00Z"}
+            path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+        paths.append(str(path))
+    source = SourceConfig(format=fmt, path="unused", csv=CsvOptions())
+    rows = read_raw_events(spark, paths, source, PARIS).select("source_file", "pipeline_name").collect()
+    assert sorted((r.source_file, r.pipeline_name) for r in rows) == sorted(
+        (f"file:{path}", name) for path, name in zip(paths, names, strict=True)
+    )

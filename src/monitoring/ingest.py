@@ -18,7 +18,7 @@ from pyspark.sql import types as T
 
 from monitoring.config import Config
 from monitoring.rules import RUN_STATE_ALIASES, TERMINAL_STATES
-from monitoring.sources import FILE_GLOB, SourceError, read_raw_events
+from monitoring.sources import FILE_GLOB, SourceError, glob_escape, read_raw_events
 from monitoring.storage import Storage
 from monitoring.tables import INGESTED_FILES, PIPELINE_RUNS, QUARANTINE
 
@@ -141,10 +141,6 @@ def list_log_files(spark: SparkSession, config: Config, location: str | None = N
     return listing.select("path", F.col("length").alias("size"), F.col("modificationTime").alias("modification_time"))
 
 
-def _glob_escape(text: str) -> str:
-    return re.sub(r"([{}\[\]*?\\,])", r"\\\1", text)
-
-
 # ADF's diagnostic layout names the factory's Azure resource: these three segments vary between factories.
 ADF_FACTORY_FOLDER = re.compile(
     r"(?i)^(?P<subscriptions>.*/resourceId=/SUBSCRIPTIONS/)[^/]+"
@@ -162,9 +158,9 @@ def factory_globs(factory_folders: list[str]) -> list[str]:
         adf = ADF_FACTORY_FOLDER.match(folder)
         if adf:
             parts = (adf["subscriptions"], adf["groups"], adf["factories"])
-            globs.add("*".join(_glob_escape(part) for part in parts) + "*")
+            globs.add("*".join(glob_escape(part) for part in parts) + "*")
         else:
-            globs.add(_glob_escape(folder))
+            globs.add(glob_escape(folder))
     return sorted(globs)
 
 

@@ -12,6 +12,9 @@ runs in ANSI mode, where a bad value would fail the whole job instead of one lin
 
 from __future__ import annotations
 
+import csv
+import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import reduce
 
@@ -116,6 +119,17 @@ def file_path() -> Column:
     return F.when(uri.contains("%"), F.url_decode(F.replace(uri, F.lit("+"), F.lit("%2B")))).otherwise(uri)
 
 
+def glob_escape(text: str) -> str:
+    """``text`` matched literally by a Hadoop glob."""
+    return re.sub(r"([{}\[\]*?\\,])", r"\\\1", text)
+
+
+def literal_paths(files: Sequence[str]) -> list[str]:
+    """Paths for Spark's readers, which take every path as a glob: 'x[1].json' would read 'x1.json', and
+    'a{b,c}.json' fail the whole read."""
+    return [glob_escape(path) for path in files]
+
+
 def _with_file(df: DataFrame) -> DataFrame:
     return df.withColumn("source_file", file_path())
 
@@ -132,7 +146,7 @@ def _malformed(text: str, parsed: str) -> Column:
 
 def _json_lines(spark: SparkSession, files: Sequence[str], schema: T.StructType) -> DataFrame:
     """One row per non-blank line: ``source_file``, ``raw_line``, ``j`` (parsed), ``parse_error``."""
-    lines = _with_file(spark.read.text(list(files))).withColumnRenamed("value", "raw_line")
+    lines = _with_file(spark.read.text(literal_paths(files))).withColumnRenamed("value", "raw_line")
     parsed = lines.withColumn("j", F.from_json("raw_line", schema, {"columnNameOfCorruptRecord": CORRUPT}))
     return parsed.withColumn("parse_error", F.when(_malformed("raw_line", "j"), F.lit("malformed JSON")))
 
@@ -181,7 +195,7 @@ def read_log_analytics(spark: SparkSession, files: Sequence[str], _: SourceConfi
 
 def read_adf_rest_api(spark: SparkSession, files: Sequence[str], _: SourceConfig, __: str) -> DataFrame:
     """Saved ``queryPipelineRuns`` responses: one JSON document per file, one raw event per run."""
-    documents = _with_file(spark.read.text(list(files), wholetext=True)).withColumn(
+    documents = _with_file(spark.read.text(literal_paths(files), wholetext=True)).withColumn(
         "doc", F.from_json("value", REST_RESPONSE_SCHEMA, {"columnNameOfCorruptRecord": CORRUPT})
     )
     malformed = _malformed("value", "doc")
@@ -223,23 +237,33 @@ def _header(name: str) -> Column:
     return F.col("`" + name.replace("`", "``") + "`")
 
 
-def csv_files_by_header(spark: SparkSession, files: Sequence[str]) -> list[list[str]]:
-    """``files`` grouped by their header line (empty files in none).
+def csv_files_by_header(spark: SparkSession, files: Sequence[str]) -> dict[str, list[str]]:
+    """``files`` by their header line (empty files under none).
 
     Spark's CSV reader takes the first file's header for all and reads the others by position: an export whose
-    columns come in another order would put its values in the wrong columns. Read per group, each by its own
-    header. The header is the first line of a file's first split, in reading order; one small aggregation,
-    and only paths come back to the driver.
+    columns come in another order would put its values in the wrong columns. So files are read in groups of one
+    header each. The header is the first line of a file's first split, in reading order; one small aggregation,
+    and only headers and paths come back to the driver.
     """
-    lines = spark.read.text(list(files)).select(
+    lines = spark.read.text(literal_paths(files)).select(
         file_path().alias("path"),
         F.col("_metadata.file_block_start").alias("block_start"),
         F.col("value"),
         F.monotonically_increasing_id().alias("position"),
     )
     headers = lines.where("block_start = 0").groupBy("path").agg(F.min_by("value", "position").alias("header"))
-    groups = headers.groupBy("header").agg(F.sort_array(F.collect_list("path")).alias("paths")).orderBy("header")
-    return [row.paths for row in groups.collect()]
+    groups = headers.groupBy("header").agg(F.sort_array(F.collect_list("path")).alias("paths"))
+    return {row.header: row.paths for row in groups.collect()}
+
+
+def csv_column_names(header: str, delimiter: str) -> list[str]:
+    """The column names Spark's CSV reader gives ``header``: a blank name is ``_c<i>``, and names repeated (in any
+    case) get their index appended."""
+    cells = next(csv.reader([header], delimiter=delimiter, quotechar='"', doublequote=True), [])
+    repeated = {name.lower() for name, count in Counter(c.lower() for c in cells if c).items() if count > 1}
+    return [
+        f"_c{i}" if not cell else f"{cell}{i}" if cell.lower() in repeated else cell for i, cell in enumerate(cells)
+    ]
 
 
 def read_csv_export(spark: SparkSession, files: Sequence[str], source: SourceConfig, timezone: str) -> DataFrame:
@@ -248,22 +272,30 @@ def read_csv_export(spark: SparkSession, files: Sequence[str], source: SourceCon
     The run id is derived from pipeline name and start, so the same row read twice is the same run. Files are
     read in groups of one header each (:func:`csv_files_by_header`), so columns are matched by name.
     """
-    frames = [_read_csv_group(spark, paths, source, timezone) for paths in csv_files_by_header(spark, files)]
+    frames = [
+        _read_csv_group(spark, paths, csv_column_names(header, source.csv.delimiter), source, timezone)
+        for header, paths in sorted(csv_files_by_header(spark, files).items())
+    ]
     if not frames:  # only empty files (an export of a day without runs): no header, no rows
         return spark.createDataFrame([], RAW_EVENT_SCHEMA)
     return reduce(DataFrame.unionByName, frames)
 
 
-def _read_csv_group(spark: SparkSession, files: Sequence[str], source: SourceConfig, timezone: str) -> DataFrame:
-    """CSV files sharing one header line."""
+def _read_csv_group(
+    spark: SparkSession, files: Sequence[str], columns: list[str], source: SourceConfig, timezone: str
+) -> DataFrame:
+    """CSV files sharing one header line, whose ``columns`` are given: Spark would infer them by reading the
+    files again, through a reader that takes their paths as globs even when escaped."""
     options = source.csv
+    schema = T.StructType([T.StructField(name, T.StringType()) for name in columns])
     rows = _with_file(
-        spark.read.option("header", "true")
+        spark.read.schema(schema)
+        .option("header", "true")
         .option("sep", options.delimiter)
         .option("multiLine", "true")
         .option("escape", '"')
         .option("mode", "PERMISSIVE")
-        .csv(list(files))
+        .csv(literal_paths(files))
     )
     if rows.columns == ["source_file"]:  # a header of blank lines only: no columns, no rows
         return spark.createDataFrame([], RAW_EVENT_SCHEMA)
