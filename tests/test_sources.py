@@ -10,7 +10,7 @@ import pytest
 
 from monitoring.config import CsvOptions, SourceConfig
 from monitoring.ingest import latest_run_states, with_quarantine_reason
-from monitoring.sources import read_raw_events
+from monitoring.sources import csv_column_names, read_raw_events
 from support import FIXTURES
 
 PARIS = "Europe/Paris"
@@ -208,3 +208,10 @@ def test_file_names_are_paths_not_globs(spark, tmp_path, fmt):
     assert sorted((r.source_file, r.pipeline_name) for r in rows) == sorted(
         (f"file:{path}", name) for path, name in zip(paths, names, strict=True)
     )
+
+
+def test_csv_column_names_are_those_spark_gives_a_header():
+    # What Spark 4.2's CSV reader infers from this header (checked against it): quotes, blanks, repeats in any case.
+    header = 'PipelineName;"Start;Time";;Status;status'
+    assert csv_column_names(header, ";") == ["PipelineName", "Start;Time", "_c2", "Status3", "status4"]
+    assert csv_column_names("", ";") == []
