@@ -215,3 +215,13 @@ def test_csv_column_names_are_those_spark_gives_a_header():
     header = 'PipelineName;"Start;Time";;Status;status'
     assert csv_column_names(header, ";") == ["PipelineName", "Start;Time", "_c2", "Status3", "status4"]
     assert csv_column_names("", ";") == []
+
+
+def test_csv_header_after_empty_lines(spark, tmp_path):
+    header = "PipelineName;StartTime;Status;EndTime;Duration;Error_msg"
+    row = "08/04/2025 00:10:03;SUCCESS;08/04/2025 00:20:00;600;"
+    (tmp_path / "lf.csv").write_text(f"\n\n{header}\np1;{row}\n\np2;{row}\n", encoding="utf-8")
+    (tmp_path / "crlf.csv").write_bytes(f"\r\n{header}\r\np3;{row}\r\n".encode())
+    lines, kept, runs, quarantined = read(spark, "csv", files(tmp_path, "*.csv"))
+    assert (lines, kept, quarantined) == (3, 3, [])
+    assert sorted(r.pipeline_name for r in runs.values()) == ["p1", "p2", "p3"]

@@ -242,8 +242,8 @@ def csv_files_by_header(spark: SparkSession, files: Sequence[str]) -> dict[str, 
 
     Spark's CSV reader takes the first file's header for all and reads the others by position: an export whose
     columns come in another order would put its values in the wrong columns. So files are read in groups of one
-    header each. The header is the first line of a file's first split, in reading order; one small aggregation,
-    and only headers and paths come back to the driver.
+    header each. The header is the first non-empty line of a file's first split, in reading order (Spark's CSV
+    reader skips empty lines too); one small aggregation, and only headers and paths come back to the driver.
     """
     lines = spark.read.text(literal_paths(files)).select(
         file_path().alias("path"),
@@ -251,7 +251,8 @@ def csv_files_by_header(spark: SparkSession, files: Sequence[str]) -> dict[str, 
         F.col("value"),
         F.monotonically_increasing_id().alias("position"),
     )
-    headers = lines.where("block_start = 0").groupBy("path").agg(F.min_by("value", "position").alias("header"))
+    first_lines = lines.where("block_start = 0 AND value != ''")
+    headers = first_lines.groupBy("path").agg(F.min_by("value", "position").alias("header"))
     groups = headers.groupBy("header").agg(F.sort_array(F.collect_list("path")).alias("paths"))
     return {row.header: row.paths for row in groups.collect()}
 
