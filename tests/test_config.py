@@ -529,6 +529,17 @@ ERROR_CASES = [
     pytest.param(
         source(timestamp_format=""), "source.timestamp_format: '' is not a non-empty string", id="timestamp-empty"
     ),
+    pytest.param(
+        source(timestamp_format="YYYY-MM-dd"),
+        "source.timestamp_format: 'YYYY-MM-dd' is not a Spark datetime pattern: 'Y' is not a pattern letter"
+        " Spark can parse with (put literal text in quotes, e.g. 'T')",
+        id="timestamp-week-year",
+    ),
+    pytest.param(
+        source(timestamp_format="dd/MM/yyyy 'at HH:mm"),
+        "source.timestamp_format: \"dd/MM/yyyy 'at HH:mm\" is not a Spark datetime pattern: a quote ' is not closed",
+        id="timestamp-quote",
+    ),
     pytest.param(source(columns=["Status"]), "source.columns: ['Status'] is not a mapping", id="columns-list"),
     pytest.param(
         source(columns={"pipeline": "Name"}),

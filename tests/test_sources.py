@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from pyspark.sql import functions as F
 
-from monitoring.config import CsvOptions, SourceConfig
+from monitoring.config import CsvOptions, SourceConfig, datetime_pattern_problem
 from monitoring.ingest import latest_run_states, with_quarantine_reason
 from monitoring.sources import csv_column_names, read_raw_events
 from support import FIXTURES
@@ -225,3 +227,26 @@ def test_csv_header_after_empty_lines(spark, tmp_path):
     lines, kept, runs, quarantined = read(spark, "csv", files(tmp_path, "*.csv"))
     assert (lines, kept, quarantined) == (3, 3, [])
     assert sorted(r.pipeline_name for r in runs.values()) == ["p1", "p2", "p3"]
+
+
+def test_timestamp_format_check_agrees_with_spark(spark):
+    """The config's check of source.timestamp_format rejects what Spark rejects, on patterns that mix valid and
+    invalid letters, counts, quotes, brackets and reserved characters; and accepts the rest, except an unclosed
+    quote, which Spark takes but then parses nothing with (every row would be quarantined)."""
+    rng = random.Random(11)
+    pieces = ["yyyy", "yy", "MM", "MMM", "dd", "HH", "hh", "mm", "ss", "SSS", "a", "XXX", "Z", "VV", "D"]
+    pieces += ["-", "/", ":", " ", ".", "'T'", "'", "''", "[", "]", "#", "{", "E", "Y", "u", "w", "SSSSSSSSSS", "ddd"]
+    patterns = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) for _ in range(60)]
+
+    def spark_rejects(pattern: str) -> bool:
+        try:
+            spark.range(1).select(F.to_timestamp(F.lit("01/01/2025"), pattern)).collect()
+        except Exception as error:
+            return getattr(error, "getCondition", lambda: None)() != "CANNOT_PARSE_TIMESTAMP"
+        return False
+
+    verdicts = {p: (datetime_pattern_problem(p), spark_rejects(p)) for p in patterns}
+    assert [p for p, (mine, spark_says) in verdicts.items() if spark_says and mine is None] == []
+    stricter = {mine for mine, spark_says in verdicts.values() if mine is not None and not spark_says}
+    assert stricter <= {"a quote ' is not closed"}
+    assert 10 < sum(mine is None for mine, _ in verdicts.values()) < 50  # both verdicts are exercised

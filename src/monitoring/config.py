@@ -340,6 +340,48 @@ def _mapping(value: Any, path: str) -> Mapping[str, Any]:
     return value
 
 
+# Pattern letters Spark 4 can *parse* with, and the run lengths it accepts for each (checked against
+# try_to_timestamp; E, F, Q, u, w, Y... are format-only or gone since Spark 3 and fail every parse).
+_PATTERN_LETTERS: dict[str, range | tuple[int, ...]] = {
+    "G": range(1, 5), "y": range(1, 7), "D": range(1, 4), "M": range(1, 5), "L": range(1, 5),
+    "d": (1, 2), "a": (1,), "h": (1, 2), "K": (1, 2), "k": (1, 2), "H": (1, 2), "m": (1, 2), "s": (1, 2),
+    "S": range(1, 10), "V": (2,), "z": range(1, 5), "O": (1, 4), "X": range(1, 6), "x": range(1, 6),
+    "Z": range(1, 6), "g": range(1, 100), "v": (1, 4),
+}  # fmt: skip
+
+
+def datetime_pattern_problem(pattern: str) -> str | None:
+    """What makes ``pattern`` fail every parse in Spark (and so every night), or None."""
+    i, optional_sections = 0, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char in "[]":
+            optional_sections += 1 if char == "[" else -1
+            if optional_sections < 0:
+                return "']' closes no optional section '['"
+        if char == "'":  # a quoted literal; '' inside it is a quote
+            end = i + 1
+            while True:
+                end = pattern.find("'", end)
+                if end == -1:
+                    return "a quote ' is not closed"
+                if pattern[end + 1 : end + 2] != "'":
+                    break
+                end += 2
+            i = end + 1
+            continue
+        run = len(pattern[i:]) - len(pattern[i:].lstrip(char))
+        if char in "#{}":
+            return f"{char!r} is reserved"
+        if char.isascii() and char.isalpha():
+            if char not in _PATTERN_LETTERS:
+                return f"{char!r} is not a pattern letter Spark can parse with (put literal text in quotes, e.g. 'T')"
+            if run not in _PATTERN_LETTERS[char]:
+                return f"{char * run!r} is not a valid count of {char!r}"
+        i += run
+    return None
+
+
 def _text(value: Any, path: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _fail(path, value, "is not a non-empty string")
@@ -488,7 +530,11 @@ def _source(raw: Any) -> SourceConfig:
             raise _fail("source.delimiter", delimiter, "is not a single character")
         csv = replace(csv, delimiter=delimiter)
     if "timestamp_format" in mapping:
-        csv = replace(csv, timestamp_format=_text(mapping["timestamp_format"], "source.timestamp_format"))
+        timestamp_format = _text(mapping["timestamp_format"], "source.timestamp_format")
+        problem = datetime_pattern_problem(timestamp_format)
+        if problem:
+            raise _fail("source.timestamp_format", timestamp_format, f"is not a Spark datetime pattern: {problem}")
+        csv = replace(csv, timestamp_format=timestamp_format)
     if "columns" in mapping:
         columns = _mapping(mapping["columns"], "source.columns")
         _check_keys(columns, tuple(csv.columns), "source.columns")

@@ -119,7 +119,7 @@ def replaced(document: dict[str, Any], steps: tuple[Any, ...], value: Any) -> di
     return changed
 
 
-FREE_TEXT = {"name", "path", "root", "timestamp_format"}
+FREE_TEXT = {"name", "path", "root"}  # not timestamp_format: "xxxx…" is no Spark pattern
 # min_samples 12345 > baseline_days; baseline_days 12345 > the 10-year bound
 COUNTS_AND_FACTORS = {*DURATION, "lookback_hours"} - {"min_samples", "baseline_days"}
 
@@ -133,7 +133,7 @@ def _still_valid(path: str, label: str) -> bool:
         (label == "null" and last in ("deadline", "defaults", "depends_on"))  # none; built-in; not given
         # Lenient: `defaults or {}` reads any empty value as no defaults ("", [], {}, 0, False).
         or (label == "empty" and path == "defaults")
-        or (label == "huge" and (last in FREE_TEXT or pipeline_entry or header))  # names, paths, headers, a pattern
+        or (label == "huge" and (last in FREE_TEXT or pipeline_entry or header))  # names, paths, headers
         or (label == "number" and last in COUNTS_AND_FACTORS)  # 12345 days, hours or times the median
         or (label == "list" and last == "pipelines")  # ["x"]: a flow of one pipeline named x
     )
