@@ -27,7 +27,7 @@ from monitoring.config import (
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "config" / "monitoring.example.yml"
-SCHEDULE_HINT = "is not a schedule (daily | weekdays | weekly:mon,thu | monthly:1 | on_demand)"
+SCHEDULE_HINT = "is not a schedule (daily | weekdays | weekly:mon,thu | monthly:1,15,last | on_demand)"
 QUOTE_HINT = 'is not a time HH:MM (write it quoted, e.g. "01:30")'
 
 # --- helpers: each case below is one small document -------------------------------------------------
@@ -741,6 +741,7 @@ def test_with_overrides(overrides, logs, lakehouse):
         pytest.param("WEEKLY:FRI", "weekly", (5,), "weekly:fri", id="weekly-upper-case"),
         pytest.param("monthly:1", "monthly", (1,), "monthly:1", id="monthly"),
         pytest.param("monthly:15,01,31", "monthly", (1, 15, 31), "monthly:1,15,31", id="monthly-sorted"),
+        pytest.param("monthly:Last, 15", "monthly", (0, 15), "monthly:last,15", id="monthly-last"),
     ],
 )
 def test_schedule_parse_and_text(text, kind, days, canonical):
@@ -749,7 +750,9 @@ def test_schedule_parse_and_text(text, kind, days, canonical):
     assert Schedule.parse(schedule.text, "x.schedule") == schedule, "text round-trips"
 
 
-@pytest.mark.parametrize("text", ["weekly:xyz", "monthly:32", "monthly:1-5", "hourly", "", None])
+@pytest.mark.parametrize(
+    "text", ["weekly:xyz", "monthly:32", "monthly:1-5", "monthly:0", "monthly:first", "hourly", "", None]
+)
 def test_schedule_parse_error_names_path(text):
     with pytest.raises(ConfigError) as caught:
         Schedule.parse(text, "flows[2].pipelines[19].schedule")

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from pyspark.sql import functions as F
 
+from monitoring.config import Schedule
+from monitoring.evaluate import is_expected
 from monitoring.tables import FLOW_DAILY_STATUS, PIPELINE_DAILY_STATUS
 from support import by_pipeline, config, evaluate, runs
 
@@ -270,6 +273,21 @@ def test_schedules_decide_expected_days(spark):
     assert {d for p, d in expected if p == "monthly"} == {"2025-04-01"}
     assert not [p for p, _ in expected if p == "on_demand"]
     assert all(r.reason == "MISSING" for r in pipelines)
+
+
+def test_spark_and_python_expect_the_same_days(spark):
+    """evaluate.is_expected (the job) and Schedule.expects (the demo, the docs' examples) over two years,
+    a leap February included, for every kind of schedule."""
+    texts = ["daily", "weekdays", "weekly:mon,thu", "monthly:1,15", "monthly:31", "monthly:last", "monthly:29,last"]
+    schedules = [Schedule.parse(text, "schedule") for text in [*texts, "on_demand"]]
+    days = [date(2024, 1, 1) + timedelta(days=n) for n in range(731)]
+    rows = [(s.text, s.kind, list(s.days), day) for s in schedules for day in days]
+    frame = spark.createDataFrame(rows, "text string, schedule_kind string, schedule_days array<int>, day date")
+    by_spark = {(r.text, r.day) for r in frame.where(is_expected(F.col("day"))).collect()}
+    assert by_spark == {(s.text, day) for s in schedules for day in days if s.expects(day)}
+    month_ends = {day for text, day in by_spark if text == "monthly:last"}
+    assert date(2024, 2, 29) in month_ends and date(2025, 2, 28) in month_ends and len(month_ends) == 24
+    assert len({day for text, day in by_spark if text == "monthly:31"}) == 14
 
 
 def test_business_date_is_local_and_dst_safe(spark):

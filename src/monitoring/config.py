@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from types import MappingProxyType
@@ -43,6 +43,9 @@ def _fail(path: str, value: Any, problem: str) -> ConfigError:
     return ConfigError(f"{path}: {shown} {problem}")
 
 
+LAST_DAY_OF_MONTH = 0  # monthly:last: 28, 29, 30 or 31 (monthly:31 is only the months that have a 31st)
+
+
 @dataclass(frozen=True)
 class Schedule:
     """When a pipeline is expected: ``kind`` plus the ISO weekdays (1=Mon) or days of month it applies to."""
@@ -55,13 +58,26 @@ class Schedule:
         if self.kind == "weekly":
             return "weekly:" + ",".join(WEEKDAYS[d - 1] for d in self.days)
         if self.kind == "monthly":
-            return "monthly:" + ",".join(str(d) for d in self.days)
+            return "monthly:" + ",".join("last" if d == LAST_DAY_OF_MONTH else str(d) for d in self.days)
         return self.kind
+
+    def expects(self, day: date) -> bool:
+        """Whether a run is expected on ``day`` (the job's ``evaluate.is_expected`` says the same in Spark)."""
+        if self.kind == "daily":
+            return True
+        if self.kind == "weekdays":
+            return day.isoweekday() <= 5
+        if self.kind == "weekly":
+            return day.isoweekday() in self.days
+        if self.kind == "monthly":
+            is_last = (day + timedelta(days=1)).month != day.month
+            return day.day in self.days or (is_last and LAST_DAY_OF_MONTH in self.days)
+        return False
 
     @staticmethod
     def parse(text: Any, path: str) -> Schedule:
         if not isinstance(text, str):
-            raise _fail(path, text, "is not a schedule (daily | weekdays | weekly:mon,thu | monthly:1 | on_demand)")
+            raise _fail(path, text, SCHEDULE_HINT)
         value = text.strip().lower()
         if value in ("daily", "weekdays", "on_demand"):
             return Schedule(value)
@@ -69,9 +85,17 @@ class Schedule:
         items = [item.strip() for item in arg.split(",") if item.strip()]
         if kind == "weekly" and items and all(item in WEEKDAYS for item in items):
             return Schedule("weekly", tuple(sorted({WEEKDAYS.index(item) + 1 for item in items})))
-        if kind == "monthly" and items and all(re.fullmatch(r"\d{1,2}", i) and 1 <= int(i) <= 31 for i in items):
-            return Schedule("monthly", tuple(sorted({int(item) for item in items})))
-        raise _fail(path, text, "is not a schedule (daily | weekdays | weekly:mon,thu | monthly:1 | on_demand)")
+        if kind == "monthly" and items and all(item == "last" or _day_of_month(item) for item in items):
+            days = {LAST_DAY_OF_MONTH if item == "last" else int(item) for item in items}
+            return Schedule("monthly", tuple(sorted(days)))
+        raise _fail(path, text, SCHEDULE_HINT)
+
+
+SCHEDULE_HINT = "is not a schedule (daily | weekdays | weekly:mon,thu | monthly:1,15,last | on_demand)"
+
+
+def _day_of_month(text: str) -> bool:
+    return re.fullmatch(r"\d{1,2}", text) is not None and 1 <= int(text) <= 31
 
 
 @dataclass(frozen=True)

@@ -104,20 +104,6 @@ def typical_seconds(pipeline: str) -> float:
     return random.Random(f"typical|{pipeline}").uniform(3, 25) * 60
 
 
-def is_scheduled(rule: PipelineRule, business_date: date) -> bool:
-    """Mirrors the job's ``is_expected``: on_demand pipelines are never expected, so never run here."""
-    kind, days = rule.schedule.kind, rule.schedule.days
-    if kind == "daily":
-        return True
-    if kind == "weekdays":
-        return business_date.isoweekday() <= 5
-    if kind == "weekly":
-        return business_date.isoweekday() in days
-    if kind == "monthly":
-        return business_date.day in days
-    return False
-
-
 def in_run_order(config: Config) -> tuple[PipelineRule, ...]:
     """Every configured pipeline, each after the pipelines it depends on (the config has no cycle)."""
     rules = {p.name: p for p in config.pipelines}
@@ -307,7 +293,7 @@ def plan_incidents(config: Config, dates: list[date]) -> list[Plant]:
         first_index = rule.duration.min_samples + 1 if spec.reason in BASELINE_REASONS else 0
         day = today - timedelta(days=spec.days_ago)
         clash = any(p.business_date == day and p.pipeline == rule.name for p in plants)
-        if index >= first_index and is_scheduled(rule, day) and not clash:
+        if index >= first_index and rule.schedule.expects(day) and not clash:
             plants.append(Plant(day, rule.name, spec.reason, spec.note, spec.failed_attempts))
     if UNASSIGNED_PIPELINE not in {p.name for p in config.pipelines}:
         for days_ago in UNASSIGNED_DAYS_AGO:
@@ -572,7 +558,7 @@ def nightly_runs(timetable: Timetable, night: Night, plants: dict[tuple[date, st
     runs: list[Run] = []
     normal = Plant(night.business_date, "", "", "")
     for rule in timetable.order:
-        if not is_scheduled(rule, night.business_date):
+        if not rule.schedule.expects(night.business_date):
             continue
         rng = night.rng("run", rule.name)
         ctx = RunContext(

@@ -14,7 +14,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from monitoring.config import UNASSIGNED_FLOW, Config, PipelineRule
+from monitoring.config import LAST_DAY_OF_MONTH, UNASSIGNED_FLOW, Config, PipelineRule
 from monitoring.rules import (
     CANCELLED,
     FAILED,
@@ -115,7 +115,11 @@ def is_expected(business_date: Column) -> Column:
         F.when(kind == "daily", True)
         .when(kind == "weekdays", iso_weekday <= 5)
         .when(kind == "weekly", F.array_contains("schedule_days", iso_weekday))
-        .when(kind == "monthly", F.array_contains("schedule_days", F.dayofmonth(business_date)))
+        .when(
+            kind == "monthly",
+            F.array_contains("schedule_days", F.dayofmonth(business_date))
+            | (F.array_contains("schedule_days", LAST_DAY_OF_MONTH) & (business_date == F.last_day(business_date))),
+        )
         .otherwise(False)
     )
 
