@@ -383,6 +383,8 @@ def datetime_pattern_problem(pattern: str) -> str | None:
             optional_sections += 1 if char == "[" else -1
             if optional_sections < 0:
                 return "']' closes no optional section '['"
+            i += 1
+            continue
         if char == "'":  # a quoted literal; '' inside it is a quote
             end = i + 1
             while True:
