@@ -82,15 +82,20 @@ class Storage:
     def exists(self, table: TableSpec) -> bool:
         if self.root is None:
             return self.spark.catalog.tableExists(self.location(table))
-        # Not DeltaTable.isDeltaTable: it answers from the session's cached log, which stays "no table" for
-        # up to an hour after another run creates it. Resolving a read refreshes the log (and reads no data).
+        return self._path_table(table) is not None
+
+    def _path_table(self, table: TableSpec) -> DataFrame | None:
+        """The path table, or None when there is none (yet).
+
+        Not DeltaTable.isDeltaTable: it answers from the session's cached log, which stays "no table" for up
+        to an hour after another run creates it. Resolving a read refreshes the log (and reads no data).
+        """
         try:
-            self.spark.read.format("delta").load(self.location(table))
+            return self.spark.read.format("delta").load(self.location(table))
         except AnalysisException as error:
             if error.getCondition() in _NOT_A_TABLE:
-                return False
+                return None
             raise
-        return True
 
     def ensure(self, table: TableSpec) -> None:
         """Create the table (schema, comments, properties) if it is not there yet."""
@@ -146,11 +151,11 @@ class Storage:
 
     def read(self, table: TableSpec) -> DataFrame:
         """The table, or an empty frame of its schema when it has never been written."""
-        if not self.exists(table):
-            return self.spark.createDataFrame([], table.schema)
-        if self.root is not None:
-            return self.spark.read.format("delta").load(self.location(table))
-        return self.spark.read.table(self.location(table))
+        if self.root is None:
+            found = self.spark.read.table(self.location(table)) if self.exists(table) else None
+        else:
+            found = self._path_table(table)  # one resolution, not an existence check and then a load
+        return found if found is not None else self.spark.createDataFrame([], table.schema)
 
     def _save(self, writer: DataFrameWriter, table: TableSpec) -> None:
         if self.root is not None:
