@@ -85,7 +85,7 @@ def evaluate(
         evaluated_at=datetime(2025, 1, 1, tzinfo=UTC),
         timezone=cfg.timezone,
     )
-    pipelines, flows = daily_statuses(
+    pipelines, flows, _ = daily_statuses(
         run_rows,
         cfg,
         ev,

@@ -1,4 +1,4 @@
-"""``pipeline-monitor``: run, demo, report, notify, validate-config.
+"""``pipeline-monitor``: run, demo, report, notify, status, validate-config.
 
 Exit codes: 0 whatever the statuses, 2 for a bad config or bad arguments (one line saying which),
 1 when the job itself fails, or when notify could not deliver an alert.
@@ -141,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     notify.add_argument(
         "--dry-run", action="store_true", help="print the digest and every alert; send and write nothing"
     )
+
+    status = sub.add_parser(
+        "status", help="what the job still owes (dates and why), the newest log folder read, the last nightly run"
+    )
+    status.add_argument("--config", required=True, help="monitoring.yml")
+    _add_config_overrides(status)
+    status.add_argument("--as-of", help="the clock deciding what is owed now (ISO; local time when no offset)")
 
     validate = sub.add_parser("validate-config", help="check a monitoring.yml and describe what it configures")
     validate.add_argument("config")
@@ -289,6 +296,26 @@ def _notify(args: argparse.Namespace, console: Console) -> int:
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
+def _status(args: argparse.Namespace, console: Console) -> int:
+    from monitoring.coverage import coverage_status
+    from monitoring.ingest import newest_folder_read
+    from monitoring.job import local_today
+    from monitoring.spark import get_spark
+    from monitoring.storage import Storage
+    from monitoring.summary import print_coverage
+
+    config = load_config(args.config).with_overrides(
+        lakehouse=args.lakehouse, catalog=args.catalog, schema=args.schema, timezone=args.timezone
+    )
+    as_of = parse_as_of(args.as_of, config.timezone) or datetime.now(UTC)
+    with console.status("Starting Spark"):
+        spark = get_spark()
+    storage = Storage(spark, config.storage)
+    today = local_today(config, as_of)
+    print_coverage(coverage_status(storage, today, as_of, newest_folder_read(storage, as_of)), config, console)
+    return EXIT_OK
+
+
 def _validate(args: argparse.Namespace, console: Console) -> int:
     config = load_config(args.config)
     # Names come from the user's file: printed as text, never as rich markup.
@@ -309,7 +336,14 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": _run, "demo": _demo, "report": _report, "notify": _notify, "validate-config": _validate}
+COMMANDS = {
+    "run": _run,
+    "demo": _demo,
+    "report": _report,
+    "notify": _notify,
+    "status": _status,
+    "validate-config": _validate,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

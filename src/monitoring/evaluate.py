@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -366,24 +367,19 @@ def with_ko_streak(rows: DataFrame, key: str, previous: DataFrame) -> DataFrame:
     )
 
 
-STREAK_MEMORY_DAYS = 92  # a KO streak continues across gaps without a row (weekly, monthly pipelines)
-
-
 def carried_streaks(stored: DataFrame, key: str, first: date) -> DataFrame:
-    """(key, carried_streak) from the last stored row before ``first``, within ``STREAK_MEMORY_DAYS``
-    (so a night reads a quarter of gold, not all of its history)."""
-    latest = Window.partitionBy(key).orderBy(F.col("business_date").desc())
+    """(key, carried_streak) from the last stored row before ``first``, however old (a yearly pipeline's streak
+    continues across a year without a row). One aggregation per key: the newest row, not a window over history."""
+    newest = F.max_by(F.struct("status", "consecutive_ko_days"), "business_date")
     return (
-        stored.where(
-            F.col("business_date").between(
-                F.lit(first - timedelta(days=STREAK_MEMORY_DAYS)), F.lit(first - timedelta(days=1))
-            )
-        )
-        .withColumn("_n", F.row_number().over(latest))
-        .where("_n = 1")
+        stored.where(F.col("business_date") < F.lit(first))
+        .groupBy(key)
+        .agg(newest.alias("_newest"))
         .select(
             key,
-            F.when(F.col("status") == KO, F.col("consecutive_ko_days")).otherwise(0).alias("carried_streak"),
+            F.when(F.col("_newest.status") == KO, F.col("_newest.consecutive_ko_days"))
+            .otherwise(0)
+            .alias("carried_streak"),
         )
     )
 
@@ -475,8 +471,9 @@ def pipeline_status(
         "consecutive_ko_days",
         status_color(F.col("status")).alias("status_color"),
         F.lit(ev.evaluated_at).cast("timestamp").alias("evaluated_at"),
-        # internal: the flow's first start counts earlier attempts too
+        # internal: the flow's first start counts earlier attempts too; when a PENDING row is decided
         "first_start_time",
+        "due_at",
     )
 
 
@@ -572,18 +569,35 @@ def flow_status(pipeline_rows: DataFrame, config: Config, ev: Evaluation, stored
     )
 
 
+class DailyStatuses(NamedTuple):
+    pipelines: DataFrame  # in the pipeline_daily_status schema
+    flows: DataFrame  # in the flow_daily_status schema
+    pending: DataFrame  # (business_date, pipelines, due_at): dates left PENDING, and when the first is due
+
+
+def pending_dates(pipeline_rows: DataFrame) -> DataFrame:
+    """The dates of ``pipeline_rows`` with a PENDING row: how many, and the earliest due time among them."""
+    return (
+        pipeline_rows.where(F.col("status") == PENDING)
+        .groupBy("business_date")
+        .agg(F.count("*").cast("int").alias("pipelines"), F.min("due_at").alias("due_at"))
+    )
+
+
 def daily_statuses(
     runs: DataFrame,
     config: Config,
     ev: Evaluation,
     stored_pipeline_status: DataFrame,
     stored_flow_status: DataFrame,
-) -> tuple[DataFrame, DataFrame]:
-    """Both gold frames for the evaluation range, in their table schemas."""
+) -> DailyStatuses:
+    """Both gold frames for the evaluation range, in their table schemas, and the dates left pending."""
     catalog = pipeline_catalog(runs.sparkSession, config)
     # Flows aggregate the pipeline rows: compute those once (pipelines x days, small), not twice.
     pipelines = pipeline_status(runs, catalog, config, ev, stored_pipeline_status).localCheckpoint()
     flows = flow_status(pipelines, config, ev, stored_flow_status)
-    return pipelines.select(*PIPELINE_DAILY_STATUS.schema.fieldNames()), flows.select(
-        *FLOW_DAILY_STATUS.schema.fieldNames()
+    return DailyStatuses(
+        pipelines.select(*PIPELINE_DAILY_STATUS.schema.fieldNames()),
+        flows.select(*FLOW_DAILY_STATUS.schema.fieldNames()),
+        pending_dates(pipelines),
     )

@@ -1,8 +1,12 @@
 """Ingestion: new or grown log files -> silver ``pipeline_runs`` (one row per run) and ``quarantine``.
 
-Order of the writes makes a crash harmless: runs are merged first, quarantine second, and the file
-manifest last, so a file whose read did not complete is read again next time, and the merges make
-that second read change nothing that is already right.
+Order of the writes makes a crash harmless: the dates the runs read make owed first (``state/owed_dates``), runs
+are merged second, quarantine third, and the file manifest last, so a file whose read did not complete is read
+again next time, and the merges make that second read change nothing that is already right.
+
+Counts taken at three stages of the one read must agree, or the night fails naming the file or source: the raw
+records Spark read, the rows classified (kept, quarantined, blank), and the kept runs found in silver after the
+MERGE in a state at least as good.
 """
 
 from __future__ import annotations
@@ -10,15 +14,17 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from monitoring.config import Config
+from monitoring.coverage import owed_by_ingested_runs, record_owed
 from monitoring.rules import RUN_STATE_ALIASES, TERMINAL_STATES
-from monitoring.sources import FILE_GLOB, SourceError, glob_escape, read_raw_events
+from monitoring.sources import FILE_GLOB, RecordCount, SourceError, glob_escape, read_raw_events
 from monitoring.storage import Storage
 from monitoring.tables import INGESTED_FILES, PIPELINE_RUNS, QUARANTINE
 
@@ -32,10 +38,6 @@ class IngestReport:
     events_kept: int
     lines_quarantined: int
     runs_in_batch: int
-
-    @property
-    def reconciles(self) -> bool:
-        return self.lines_read == self.blank_lines + self.events_kept + self.lines_quarantined
 
 
 # --- pure transformations ----------------------------------------------------------------------------
@@ -172,10 +174,45 @@ def day_folders_glob(factory_globs: list[str], days: list[date]) -> str:
     return common + "{" + ",".join(f[len(common) :] for f in folders) + "}"
 
 
-def window_days(now: datetime, lookback_hours: int) -> list[date]:
-    """UTC dates (ADF names its folders in UTC) from ``lookback_hours`` ago to today."""
-    first, last = (now - timedelta(hours=lookback_hours)).astimezone(UTC).date(), now.astimezone(UTC).date()
+def utc_days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def days_to_list(
+    now: datetime, lookback_hours: int, newest_read: date | None, requested: tuple[date, date] | None, timezone: str
+) -> list[date]:
+    """The UTC days (ADF names its folders in UTC) whose folders a night lists.
+
+    From the newest day already read (capped at today: a misdated ``y=2099`` folder cannot stall discovery), less
+    ``lookback_hours``, to today: a week without the job catches up by itself. With explicit business dates, also
+    the UTC days those dates' records can be in: their local span (12 h either side, the widest a business day can
+    be shifted), plus ``lookback_hours`` after the last, since a run's final records land in later blobs.
+    """
+    today = now.astimezone(UTC).date()
+    anchor = min(newest_read or today, today)
+    days = set(utc_days((datetime.combine(anchor, time(0), UTC) - timedelta(hours=lookback_hours)).date(), today))
+    if requested is not None:
+        zone = ZoneInfo(timezone)
+        span_start = datetime.combine(requested[0], time(0), zone) - timedelta(hours=12)
+        span_end = datetime.combine(requested[1] + timedelta(days=1), time(0), zone) + timedelta(hours=12)
+        last_blob = span_end + timedelta(hours=lookback_hours)
+        days |= set(utc_days(span_start.astimezone(UTC).date(), last_blob.astimezone(UTC).date()))
+    return sorted(days)
+
+
+# y=YYYY/m=MM/d=DD of ADF's diagnostic layout, as one matchable string
+_DAY_IN_PATH = r"/(y=\d{4}/m=\d{2}/d=\d{2})/"
+
+
+def newest_day_read(already_read: DataFrame, today: date) -> date | None:
+    """The newest ``y=/m=/d=`` day folder of the files already read, not after ``today``."""
+    day = F.try_to_date(F.regexp_extract("path", _DAY_IN_PATH, 1), "'y='yyyy/'m='MM/'d='dd")
+    return already_read.select(day.alias("day")).where(F.col("day") <= F.lit(today)).agg(F.max("day")).first()[0]
+
+
+def newest_folder_read(storage: Storage, now: datetime) -> date | None:
+    """The newest day folder of the log files read so far (ADF's diagnostic layout), for ``status``."""
+    return newest_day_read(storage.read(INGESTED_FILES), now.astimezone(UTC).date())
 
 
 def factory_folders(already_read: DataFrame) -> list[str] | None:
@@ -204,15 +241,27 @@ class Batch:
     files_listed: int
     reread_files: list[str]  # their quarantine rows are replaced by this read's
     manifest: DataFrame | None  # path, size, modification_time of the files read
+    records: RecordCount  # the raw records, counted as the raw events are read
 
 
-def new_file_batch(spark: SparkSession, storage: Storage, config: Config, now: datetime, full_scan: bool) -> Batch:
-    """New or grown files. For ADF's diagnostic layout, after the first night, only the day folders of the
-    lookback window are listed: the nightly cost follows the new logs, not the years of history."""
+def new_file_batch(
+    spark: SparkSession,
+    storage: Storage,
+    config: Config,
+    now: datetime,
+    full_scan: bool,
+    requested: tuple[date, date] | None,
+) -> Batch:
+    """New or grown files. For ADF's diagnostic layout, after the first night, only the day folders from the
+    newest day read to today (and those of ``requested`` business dates) are listed: the nightly cost follows the
+    new logs, not the years of history."""
     already_read = storage.read(INGESTED_FILES)
     folders = None if full_scan or config.source.format != "adf_diagnostic" else factory_folders(already_read)
-    days = window_days(now, config.source.lookback_hours)
-    location = None if folders is None else day_folders_glob(factory_globs(folders), days)
+    location = None
+    if folders is not None:
+        newest = newest_day_read(already_read, now.astimezone(UTC).date())
+        days = days_to_list(now, config.source.lookback_hours, newest, requested, config.timezone)
+        location = day_folders_glob(factory_globs(folders), days)
     # Snapshots, not .cache(): a cached listing is matched by plan and would be served again, stale,
     # to the next night's identical listing in the same session.
     listed = list_log_files(spark, config, location).localCheckpoint()
@@ -220,45 +269,115 @@ def new_file_batch(spark: SparkSession, storage: Storage, config: Config, now: d
     new_files = files_to_read(listed, already_read).localCheckpoint()
     # File metadata only (a few thousand rows at most per night), never run-level data.
     paths = [row.path for row in new_files.select("path").collect()]
+    records = RecordCount()
     if not paths:
-        return Batch(None, files_listed, [], None)
-    return Batch(read_raw_events(spark, paths, config.source, config.timezone), files_listed, paths, new_files)
+        return Batch(None, files_listed, [], None, records)
+    events = read_raw_events(spark, paths, config.source, config.timezone, records)
+    return Batch(events, files_listed, paths, new_files, records)
 
 
-def job_runs_batch(spark: SparkSession, config: Config, now: datetime) -> Batch:
-    """Databricks job runs started in the lookback window, listed again each night: runs still going
-    yesterday get their final state, and the MERGE makes the overlap harmless."""
+# Databricks keeps a job run for 60 days: an older run still open at the last listing will never be listed again.
+JOB_RUN_RETENTION = timedelta(days=60)
+
+
+def job_runs_batch(spark: SparkSession, storage: Storage, config: Config, now: datetime) -> Batch:
+    """Databricks job runs started in the lookback window, or since the oldest run still open at the last listing:
+    a run that lasts longer than the lookback still gets its final state. The MERGE makes the overlap harmless."""
     from databricks.sdk import WorkspaceClient
 
     from monitoring.databricks_jobs import job_run_events
 
     since = now - timedelta(hours=config.source.lookback_hours)
-    events = job_run_events(spark, WorkspaceClient(), since, now)
-    return Batch(events, 0, [], None)
+    oldest_open = (
+        storage.read(PIPELINE_RUNS)
+        .where(~F.col("status").isin(*TERMINAL_STATES))
+        .where(F.col("start_time") >= F.lit(now - JOB_RUN_RETENTION))
+        .agg(F.unix_seconds(F.min("start_time")))  # seconds: a collected timestamp would be in the driver's zone
+        .first()[0]
+    )
+    if oldest_open is not None:
+        since = min(since, datetime.fromtimestamp(oldest_open, UTC))
+    records = RecordCount()
+    events = records.observed(job_run_events(spark, WorkspaceClient(), since, now), F.lit(1))
+    return Batch(events, 0, [], None, records)
+
+
+class ReconciliationError(RuntimeError):
+    """A stage of ingestion lost or mangled rows: a bug, never bad input (that goes to quarantine)."""
+
+
+def _files_named(paths: list[str], source: str) -> str:
+    if not paths:
+        return source
+    shown = ", ".join(paths[:5])
+    return f"{shown} and {len(paths) - 5} other file(s)" if len(paths) > 5 else shown
+
+
+def checked_classification(classified: DataFrame, batch: Batch, source: str) -> dict[str, int]:
+    """Rows per kind (blank, kept, quarantined), after checking they account for every raw record read."""
+    counts = {row.kind: row["count"] for row in classified.groupBy("kind").count().collect()}
+    records = batch.records.total()
+    if sum(counts.values()) != records:
+        raise ReconciliationError(
+            f"ingestion lost records of {_files_named(batch.reread_files, source)}: {records} read, but "
+            f"{sum(counts.values())} classified ({counts.get('kept', 0)} kept, {counts.get('quarantined', 0)} "
+            f"quarantined, {counts.get('blank', 0)} blank)"
+        )
+    return counts
+
+
+def checked_runs(runs: DataFrame, classified: DataFrame, source: str) -> int:
+    """The batch's run count, after checking there is one row per run id of the kept records."""
+    found = runs.agg(F.count("*").alias("rows"), F.count_distinct("run_id").alias("ids")).first()
+    kept_ids = classified.where("kind = 'kept'").agg(F.count_distinct("run_id")).first()[0]
+    if not found.rows == found.ids == kept_ids:
+        raise ReconciliationError(
+            f"ingestion of {source}: {kept_ids} run id(s) in the kept records, but {found.rows} row(s) for "
+            f"{found.ids} run id(s) after deduplication"
+        )
+    return found.rows
+
+
+def check_runs_stored(runs: DataFrame, stored: DataFrame) -> None:
+    """Every run of the batch is in silver after the MERGE, in a state at least as good as the batch's."""
+    missing_or_worse = (
+        runs.alias("s")
+        .join(stored.alias("t"), F.col("s.run_id") == F.col("t.run_id"), "left")
+        .where(F.col("t.run_id").isNull() | _is_newer_state())
+        .select("s.run_id", "s.source_file")
+    )
+    lost = missing_or_worse.limit(5).collect()
+    if lost:
+        runs_named = ", ".join(f"{row.run_id} (from {row.source_file})" for row in lost)
+        raise ReconciliationError(
+            "runs read are missing from silver/pipeline_runs, or stored in an older state, after the MERGE: "
+            + runs_named
+        )
 
 
 def ingest(
-    spark: SparkSession, storage: Storage, config: Config, now: datetime, full_scan: bool = False
+    spark: SparkSession,
+    storage: Storage,
+    config: Config,
+    now: datetime,
+    full_scan: bool = False,
+    requested: tuple[date, date] | None = None,
 ) -> IngestReport:
+    """Read what is new, then write, in this order: what the job owes, runs, quarantine, the manifest of files read.
+
+    ``requested``: business dates a run was asked for; their folders are listed too (a backfill of restored blobs).
+    """
     if config.source.format == "databricks_jobs":
-        batch = job_runs_batch(spark, config, now)
+        batch = job_runs_batch(spark, storage, config, now)
     else:
-        batch = new_file_batch(spark, storage, config, now, full_scan)
+        batch = new_file_batch(spark, storage, config, now, full_scan, requested)
     if batch.raw_events is None:
         return IngestReport(batch.files_listed, 0, 0, 0, 0, 0, 0)
-    paths = batch.reread_files
+    source = f"{config.source.format} source {config.source.path or ''}".rstrip()
 
     ingested_at = F.lit(now).cast(T.TimestampType())
-    classified = with_quarantine_reason(batch.raw_events)
-    classified = classified.withColumn(
-        "kind",
-        F.when(F.trim(F.col("raw_line")) == "", F.lit("blank"))
-        .when(F.col("reason").isNull(), F.lit("kept"))
-        .otherwise(F.lit("quarantined")),
-    ).localCheckpoint()  # a snapshot, like the listing: a persisted read would be matched by plan later
-
-    counts = {row.kind: row["count"] for row in classified.groupBy("kind").count().collect()}
-    lines_per_file = classified.groupBy(F.col("source_file").alias("path")).agg(F.count("*").alias("lines_read"))
+    classified = classified_lines(batch.raw_events).localCheckpoint()  # a snapshot: see new_file_batch
+    counts = checked_classification(classified, batch, source)
 
     runs = (
         latest_run_states(classified.where("kind = 'kept'"))
@@ -266,16 +385,50 @@ def ingest(
         .withColumn("start_month", F.trunc(F.to_date("start_time"), "month"))  # the session zone is UTC
         .localCheckpoint()
     )
-    batch_stats = runs.agg(
-        F.count("*").alias("runs"),
-        F.min("start_month").alias("first_month"),
-    ).first()
-    # Only the partitions the batch can touch are read: a run's start never moves by a month, but its
-    # Queued record may start a second before the InProgress one, across a month end.
-    first_month = batch_stats.first_month or now.date().replace(day=1)
-    prunable = (F.col("t.run_id") == F.col("s.run_id")) & (
-        F.col("t.start_month") >= F.add_months(F.lit(first_month), -1)
+    runs_in_batch = checked_runs(runs, classified, source)
+    first_month = runs.agg(F.min("start_month")).first()[0] or now.date().replace(day=1)
+    stored = storage.read(PIPELINE_RUNS).where(in_batch_months(first_month))
+
+    # Owed before merged: a kill after the MERGE must not leave changed dates that nobody re-evaluates.
+    record_owed(storage, owed_by_ingested_runs(runs, stored, config, now))
+    merge_runs(storage, runs, first_month)
+    check_runs_stored(runs, storage.read(PIPELINE_RUNS).where(in_batch_months(first_month)))
+    merge_quarantine(storage, classified, config, ingested_at, batch.reread_files)
+    if batch.manifest is not None:
+        merge_manifest(storage, batch.manifest, classified, ingested_at)
+
+    return IngestReport(
+        files_listed=batch.files_listed,
+        files_read=len(batch.reread_files),
+        lines_read=sum(counts.values()),
+        blank_lines=counts.get("blank", 0),
+        events_kept=counts.get("kept", 0),
+        lines_quarantined=counts.get("quarantined", 0),
+        runs_in_batch=runs_in_batch,
     )
+
+
+def classified_lines(raw_events: DataFrame) -> DataFrame:
+    """Raw events with ``status`` normalised, ``reason`` and ``kind``: blank, kept or quarantined."""
+    classified = with_quarantine_reason(raw_events)
+    return classified.withColumn(
+        "kind",
+        F.when(F.trim(F.col("raw_line")) == "", F.lit("blank"))
+        .when(F.col("reason").isNull(), F.lit("kept"))
+        .otherwise(F.lit("quarantined")),
+    )
+
+
+def in_batch_months(first_month: date, alias: str = "") -> Column:
+    """Silver's partitions a batch whose oldest run starts in ``first_month`` can touch: a run's start never moves
+    by a month, but its Queued record may start a second before the InProgress one, across a month end."""
+    return F.col(f"{alias}start_month") >= F.add_months(F.lit(first_month), -1)
+
+
+def merge_runs(storage: Storage, runs: DataFrame, first_month: date) -> None:
+    """Each run's better state into ``silver/pipeline_runs`` (see :func:`_is_newer_state`); only the batch's
+    partitions are read."""
+    prunable = (F.col("t.run_id") == F.col("s.run_id")) & in_batch_months(first_month, "t.")
     (
         storage.merge(runs.select(*PIPELINE_RUNS.schema.fieldNames()), PIPELINE_RUNS, prunable)
         .whenMatchedUpdate(
@@ -294,8 +447,12 @@ def ingest(
         .execute()
     )
 
-    # A re-read file's quarantine is replaced by what this read found: a half-written last line of a
-    # growing blob leaves quarantine once the blob is complete.
+
+def merge_quarantine(
+    storage: Storage, classified: DataFrame, config: Config, ingested_at: Column, reread_files: list[str]
+) -> None:
+    """The batch's quarantined lines, counted per (file, line). A re-read file's quarantine is replaced by what
+    this read found: a half-written last line of a growing blob leaves quarantine once the blob is complete."""
     quarantined = (
         classified.where("kind = 'quarantined'")
         .groupBy("source_file", "raw_line")
@@ -317,31 +474,24 @@ def ingest(
         )
         .whenMatchedUpdate(set={"occurrences": "s.occurrences"})
         .whenNotMatchedInsertAll()
-        .whenNotMatchedBySourceDelete(condition=F.col("t.source_file").isin(paths))
+        .whenNotMatchedBySourceDelete(condition=F.col("t.source_file").isin(reread_files))
         .execute()
     )
 
-    if batch.manifest is not None:
-        manifest = batch.manifest.join(lines_per_file, "path", "left").select(
-            "path",
-            "size",
-            "modification_time",
-            F.coalesce("lines_read", F.lit(0)).alias("lines_read"),
-            ingested_at.alias("ingested_at"),
-        )
-        (
-            storage.merge(manifest, INGESTED_FILES, F.expr("t.path = s.path"))
-            .whenMatchedUpdateAll()
-            .whenNotMatchedInsertAll()
-            .execute()
-        )
 
-    return IngestReport(
-        files_listed=batch.files_listed,
-        files_read=len(paths),
-        lines_read=sum(counts.values()),
-        blank_lines=counts.get("blank", 0),
-        events_kept=counts.get("kept", 0),
-        lines_quarantined=counts.get("quarantined", 0),
-        runs_in_batch=batch_stats.runs,
+def merge_manifest(storage: Storage, files_read: DataFrame, classified: DataFrame, ingested_at: Column) -> None:
+    """The files read, with their size and modification time as read and the lines each held."""
+    lines_per_file = classified.groupBy(F.col("source_file").alias("path")).agg(F.count("*").alias("lines_read"))
+    manifest = files_read.join(lines_per_file, "path", "left").select(
+        "path",
+        "size",
+        "modification_time",
+        F.coalesce("lines_read", F.lit(0)).alias("lines_read"),
+        ingested_at.alias("ingested_at"),
+    )
+    (
+        storage.merge(manifest, INGESTED_FILES, F.expr("t.path = s.path"))
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
     )

@@ -6,6 +6,8 @@ transformation (:mod:`monitoring.evaluate`) or the storage edge (:mod:`monitorin
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +18,16 @@ from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from monitoring.config import Config
+from monitoring.coverage import (
+    AFTER_EXPLICIT_DATES,
+    NOT_EVALUATED_YET,
+    Owed,
+    first_owed_date,
+    owed_by_pending,
+    owed_row,
+    record_owed,
+    settle_owed,
+)
 from monitoring.evaluate import Evaluation, daily_statuses, with_business_date
 from monitoring.ingest import IngestReport, ingest
 from monitoring.kpi import KpiWindow, flow_kpis, in_window, pipeline_kpis
@@ -59,13 +71,19 @@ def local_today(config: Config, now: datetime) -> date:
 
 
 def ingest_new_logs(
-    spark: SparkSession, storage: Storage, config: Config, now: datetime, progress: Progress, full_scan: bool = False
+    spark: SparkSession,
+    storage: Storage,
+    config: Config,
+    now: datetime,
+    progress: Progress,
+    full_scan: bool = False,
+    requested: DateRange | None = None,
 ) -> IngestReport:
     if config.source.format == "databricks_jobs":
-        progress(f"Listing Databricks job runs of the last {config.source.lookback_hours} hours")
+        progress(f"Listing Databricks job runs of the last {config.source.lookback_hours} hours and those still open")
     else:
         progress(f"Reading new log files under {config.source.path} ({config.source.format})")
-    report = ingest(spark, storage, config, now, full_scan)
+    report = ingest(spark, storage, config, now, full_scan, (requested.first, requested.last) if requested else None)
     origin = (
         "the Jobs API"
         if config.source.format == "databricks_jobs"
@@ -75,20 +93,18 @@ def ingest_new_logs(
         f"Read {report.lines_read} records from {origin}: {report.events_kept} kept, "
         f"{report.lines_quarantined} quarantined, {report.blank_lines} blank; {report.runs_in_batch} run(s) updated"
     )
-    if not report.reconciles:  # a bug, not bad input: never let a line disappear unnoticed
-        raise RuntimeError(f"ingestion counts do not add up: {report}")
     return report
 
 
 def evaluate_dates(
     spark: SparkSession, storage: Storage, config: Config, evaluation: Evaluation, progress: Progress
-) -> tuple[list[Row], list[Row]]:
-    """Evaluate the range and replace it in the gold tables; returns the rows written."""
+) -> tuple[list[Row], list[Row], DataFrame]:
+    """Evaluate the range and replace it in the gold tables; returns the rows written and the dates left pending."""
     progress(
         f"Evaluating business dates {evaluation.first} to {evaluation.last} "
         f"(as of {evaluation.as_of:%Y-%m-%d %H:%M} UTC)"
     )
-    pipelines, flows = daily_statuses(
+    statuses = daily_statuses(
         storage.read(PIPELINE_RUNS),
         config,
         evaluation,
@@ -96,39 +112,30 @@ def evaluate_dates(
         storage.read(FLOW_DAILY_STATUS),
     )
     # Materialise before writing: the evaluation reads the very table it replaces (for streaks).
-    flows = flows.localCheckpoint()
+    flows = statuses.flows.localCheckpoint()
+    pending = statuses.pending.localCheckpoint()
     progress("Writing gold tables")
-    storage.replace_dates(pipelines, PIPELINE_DAILY_STATUS, evaluation.first, evaluation.last)
+    storage.replace_dates(statuses.pipelines, PIPELINE_DAILY_STATUS, evaluation.first, evaluation.last)
+    checkpoint("pipeline_status_written")
     storage.replace_dates(flows, FLOW_DAILY_STATUS, evaluation.first, evaluation.last)
+    checkpoint("flow_status_written")
     refresh_kpis(storage, evaluation, progress)
+    checkpoint("kpis_written")
     order = ["business_date", "flow"]
     return (
-        pipelines.orderBy(*order, F.col("execution_order").asc_nulls_last(), "pipeline_name").collect(),
+        statuses.pipelines.orderBy(*order, F.col("execution_order").asc_nulls_last(), "pipeline_name").collect(),
         flows.orderBy(*order).collect(),
+        pending,
     )
-
-
-def newest_evaluation(storage: Storage, table: TableSpec) -> datetime | None:
-    """The newest ``evaluated_at`` of a gold table: the watermark of what a later step has summarised."""
-    return storage.read(table).agg(F.max("evaluated_at")).first()[0]
 
 
 def refresh_kpis(storage: Storage, evaluation: Evaluation, progress: Progress) -> None:
     """Rewrite the weekly and monthly KPI rows the evaluated dates touch, from the gold daily tables.
 
-    Also the periods of daily rows written after the newest KPI row: a night that died between its daily
-    tables and its KPIs leaves those periods to the next night, whatever dates that one evaluates.
+    A night killed between its daily tables and its KPIs leaves its dates owed (``state/owed_dates``), so the next
+    night evaluates them again and rewrites these periods.
     """
-    kpi_watermark = newest_evaluation(storage, FLOW_KPI)
-    unsummarised = storage.read(FLOW_DAILY_STATUS).where(F.col("evaluated_at") < F.lit(evaluation.evaluated_at))
-    if kpi_watermark is not None:
-        unsummarised = unsummarised.where(F.col("evaluated_at") > F.lit(kpi_watermark))
-    missed = unsummarised.agg(F.min("business_date"), F.max("business_date")).first()
-    first, last = (
-        min(evaluation.first, missed[0] or evaluation.first),
-        max(evaluation.last, missed[1] or evaluation.last),
-    )
-    window = KpiWindow.after_evaluating(first, last)
+    window = KpiWindow.after_evaluating(evaluation.first, evaluation.last)
     progress(f"Updating weekly and monthly KPIs of periods starting {window.rewrite_first} to {window.rewrite_last}")
 
     def daily(table: TableSpec) -> DataFrame:
@@ -143,39 +150,20 @@ def refresh_kpis(storage: Storage, evaluation: Evaluation, progress: Progress) -
         )
 
 
-CATCH_UP_DAYS = 400  # a run changed on an older date than this is not re-evaluated by a nightly run
+def first_run_date(storage: Storage, config: Config) -> date | None:
+    """The oldest business date with a run (read once, before the first nightly evaluation)."""
+    return with_business_date(storage.read(PIPELINE_RUNS), config.timezone).agg(F.min("business_date")).first()[0]
 
 
-def with_changed_dates(storage: Storage, config: Config, window: DateRange, progress: Progress) -> DateRange:
-    """The nightly window, extended back to the oldest business date whose runs changed since the last
-    evaluation (late records, re-read blobs; all of history on the first night).
-
-    Works across tasks and after a failed night: what changed is read from silver (``ingested_at`` newer
-    than the newest ``evaluated_at`` in gold), not passed from the ingest step. One contiguous range, so
-    streaks and baselines after a changed date are recomputed too.
-    """
-    watermark = newest_evaluation(storage, PIPELINE_DAILY_STATUS)
-    runs = storage.read(PIPELINE_RUNS)
-    if watermark is not None:  # data skipping: the files a night writes are the only ones this new
-        runs = runs.where(F.col("ingested_at") > F.lit(watermark))
-    oldest = (
-        with_business_date(runs, config.timezone)
-        .where(F.col("business_date") <= F.lit(window.last))
-        .agg(F.min("business_date"))
-        .first()[0]
-    )
-    if oldest is None or oldest >= window.first:
-        return window
-    floor = window.last - timedelta(days=CATCH_UP_DAYS)
-    if oldest < floor:
-        progress(
-            f"Runs changed on business dates back to {oldest}: re-evaluating from {floor} only; "
-            f"run the job with --from {oldest} --to {floor} to evaluate the older ones"
-        )
-        oldest = floor
-    else:
-        progress(f"Runs changed on business dates back to {oldest}: re-evaluating from there")
-    return DateRange(oldest, window.last)
+def nightly_range(storage: Storage, config: Config, window: DateRange, owed: Owed, progress: Progress) -> DateRange:
+    """The window plus everything owed: changed runs, pending rows now due, days never evaluated (all history
+    before the first nightly evaluation). No cap: what a rebuild would evaluate, the night evaluates."""
+    oldest_run = None if owed.any_nightly else first_run_date(storage, config)
+    first = first_owed_date(owed, window.first, oldest_run)
+    if first < window.first:
+        why = "no nightly evaluation yet: all history" if not owed.any_nightly else "dates owed"
+        progress(f"Catching up from {first} ({why}; `pipeline-monitor status` lists what is owed)")
+    return DateRange(first, window.last)
 
 
 def run_job(
@@ -219,12 +207,38 @@ def _run_steps(
 ) -> JobResult:
     started = time.monotonic()
     now = now or datetime.now(UTC)
+    as_of = as_of or now
     storage = Storage(spark, config.storage)
-    report = ingest_new_logs(spark, storage, config, now, progress, full_scan) if "ingest" in steps else None
+    report = None
+    if "ingest" in steps:
+        report = ingest_new_logs(spark, storage, config, now, progress, full_scan, None if catch_up else dates)
+    checkpoint("ingested")
     evaluation, pipeline_rows, flow_rows = None, [], []
     if "evaluate" in steps:
+        today = local_today(config, as_of)
+        owed = Owed.read(storage, today, as_of)
         if catch_up:
-            dates = with_changed_dates(storage, config, dates, progress)
-        evaluation = Evaluation(dates.first, dates.last, as_of or now, now, config.timezone)
-        pipeline_rows, flow_rows = evaluate_dates(spark, storage, config, evaluation, progress)
+            dates = nightly_range(storage, config, dates, owed, progress)
+        evaluation = Evaluation(dates.first, dates.last, as_of, now, config.timezone)
+        pipeline_rows, flow_rows, pending = evaluate_dates(spark, storage, config, evaluation, progress)
+        still_owed = owed_by_pending(pending, now)
+        day_after = dates.last + timedelta(days=1)
+        if catch_up:
+            reached = owed_row(spark, day_after, NOT_EVALUATED_YET, f"nightly evaluation reached {dates.last}", now)
+            settle_owed(storage, owed, dates.first, dates.last, as_of, still_owed.unionByName(reached))
+        else:
+            if day_after <= today:  # later dates' streaks and baselines may have moved: the next night's
+                detail = f"dates {dates.first} to {dates.last} evaluated on request"
+                still_owed = still_owed.unionByName(owed_row(spark, day_after, AFTER_EXPLICIT_DATES, detail, now))
+            record_owed(storage, still_owed)
     return JobResult(report, evaluation, pipeline_rows, flow_rows, time.monotonic() - started)
+
+
+# A test-only hook: PIPELINE_MONITOR_KILL_AT=<checkpoint> kills the process there, as a lost node would (SIGKILL:
+# no cleanup, no Python exception handler). The reliability tests use it to kill a run at named points.
+KILL_AT_VARIABLE = "PIPELINE_MONITOR_KILL_AT"
+
+
+def checkpoint(name: str) -> None:
+    if os.environ.get(KILL_AT_VARIABLE) == name:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import reduce
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -44,6 +44,25 @@ RAW_EVENT_COLUMNS: tuple[str, ...] = (
 _TIMESTAMPS = {c: T.TimestampType() for c in ("start_time", "end_time", "event_time")}
 RAW_EVENT_SCHEMA = T.StructType([T.StructField(c, _TIMESTAMPS.get(c, T.StringType())) for c in RAW_EVENT_COLUMNS])
 CORRUPT = "_corrupt_record"
+
+
+class RecordCount:
+    """The raw records a read holds, counted by Spark as it reads them: an observation on the frame the records
+    come from (lines for line-based formats, records for documents), so the files are read once. Ingestion compares
+    it with the rows it classified: a stage in between that loses rows fails the night."""
+
+    def __init__(self) -> None:
+        self._observations: list[Observation] = []
+
+    def observed(self, df: DataFrame, records: Column) -> DataFrame:
+        """``df``, counting ``records`` (a number per row) when an action reads it."""
+        observation = Observation()
+        self._observations.append(observation)
+        return df.observe(observation, F.coalesce(F.sum(records), F.lit(0)).cast("long").alias("records"))
+
+    def total(self) -> int:
+        """The records counted; call it only after an action has read every observed frame."""
+        return sum(observation.get["records"] for observation in self._observations)
 
 
 class SourceError(RuntimeError):
@@ -144,16 +163,20 @@ def _malformed(text: str, parsed: str) -> Column:
     return F.col(f"{parsed}.{CORRUPT}").isNotNull() | ~F.coalesce(one_value, F.lit(False))
 
 
-def _json_lines(spark: SparkSession, files: Sequence[str], schema: T.StructType) -> DataFrame:
-    """One row per non-blank line: ``source_file``, ``raw_line``, ``j`` (parsed), ``parse_error``."""
-    lines = _with_file(spark.read.text(literal_paths(files))).withColumnRenamed("value", "raw_line")
+def _json_lines(spark: SparkSession, files: Sequence[str], schema: T.StructType, count: RecordCount) -> DataFrame:
+    """One row per line: ``source_file``, ``raw_line``, ``j`` (parsed), ``parse_error``."""
+    lines = count.observed(_with_file(spark.read.text(literal_paths(files))), F.lit(1)).withColumnRenamed(
+        "value", "raw_line"
+    )
     parsed = lines.withColumn("j", F.from_json("raw_line", schema, {"columnNameOfCorruptRecord": CORRUPT}))
     return parsed.withColumn("parse_error", F.when(_malformed("raw_line", "j"), F.lit("malformed JSON")))
 
 
-def read_adf_diagnostic(spark: SparkSession, files: Sequence[str], _: SourceConfig, __: str) -> DataFrame:
+def read_adf_diagnostic(
+    spark: SparkSession, files: Sequence[str], _: SourceConfig, __: str, count: RecordCount
+) -> DataFrame:
     j = F.col("j")
-    return _json_lines(spark, files, DIAGNOSTIC_SCHEMA).select(
+    return _json_lines(spark, files, DIAGNOSTIC_SCHEMA, count).select(
         "source_file",
         "raw_line",
         "parse_error",
@@ -173,9 +196,11 @@ def read_adf_diagnostic(spark: SparkSession, files: Sequence[str], _: SourceConf
     )
 
 
-def read_log_analytics(spark: SparkSession, files: Sequence[str], _: SourceConfig, __: str) -> DataFrame:
+def read_log_analytics(
+    spark: SparkSession, files: Sequence[str], _: SourceConfig, __: str, count: RecordCount
+) -> DataFrame:
     j = F.col("j")
-    return _json_lines(spark, files, LOG_ANALYTICS_SCHEMA).select(
+    return _json_lines(spark, files, LOG_ANALYTICS_SCHEMA, count).select(
         "source_file",
         "raw_line",
         "parse_error",
@@ -193,12 +218,18 @@ def read_log_analytics(spark: SparkSession, files: Sequence[str], _: SourceConfi
     )
 
 
-def read_adf_rest_api(spark: SparkSession, files: Sequence[str], _: SourceConfig, __: str) -> DataFrame:
+def read_adf_rest_api(
+    spark: SparkSession, files: Sequence[str], _: SourceConfig, __: str, count: RecordCount
+) -> DataFrame:
     """Saved ``queryPipelineRuns`` responses: one JSON document per file, one raw event per run."""
-    documents = _with_file(spark.read.text(literal_paths(files), wholetext=True)).withColumn(
+    parsed = _with_file(spark.read.text(literal_paths(files), wholetext=True)).withColumn(
         "doc", F.from_json("value", REST_RESPONSE_SCHEMA, {"columnNameOfCorruptRecord": CORRUPT})
     )
     malformed = _malformed("value", "doc")
+    # Records: a response's runs, or the whole document when it is not a response.
+    documents = count.observed(
+        parsed, F.when(malformed | F.col("doc.value").isNull(), F.lit(1)).otherwise(F.size("doc.value"))
+    )
     # A document that is not a response at all is one quarantined record holding the whole file.
     unreadable = documents.where(malformed | F.col("doc.value").isNull()).select(
         "source_file",
@@ -267,14 +298,16 @@ def csv_column_names(header: str, delimiter: str) -> list[str]:
     ]
 
 
-def read_csv_export(spark: SparkSession, files: Sequence[str], source: SourceConfig, timezone: str) -> DataFrame:
+def read_csv_export(
+    spark: SparkSession, files: Sequence[str], source: SourceConfig, timezone: str, count: RecordCount
+) -> DataFrame:
     """The export the Power BI report was built on: local times, SUCCESS/FAILURE, no run id.
 
     The run id is derived from pipeline name and start, so the same row read twice is the same run. Files are
     read in groups of one header each (:func:`csv_files_by_header`), so columns are matched by name.
     """
     frames = [
-        _read_csv_group(spark, paths, csv_column_names(header, source.csv.delimiter), source, timezone)
+        _read_csv_group(spark, paths, csv_column_names(header, source.csv.delimiter), source, timezone, count)
         for header, paths in sorted(csv_files_by_header(spark, files).items())
     ]
     if not frames:  # only empty files (an export of a day without runs): no header, no rows
@@ -283,7 +316,12 @@ def read_csv_export(spark: SparkSession, files: Sequence[str], source: SourceCon
 
 
 def _read_csv_group(
-    spark: SparkSession, files: Sequence[str], columns: list[str], source: SourceConfig, timezone: str
+    spark: SparkSession,
+    files: Sequence[str],
+    columns: list[str],
+    source: SourceConfig,
+    timezone: str,
+    count: RecordCount,
 ) -> DataFrame:
     """CSV files sharing one header line, whose ``columns`` are given: Spark would infer them by reading the
     files again, through a reader that takes their paths as globs even when escaped."""
@@ -298,6 +336,7 @@ def _read_csv_group(
         .option("mode", "PERMISSIVE")
         .csv(literal_paths(files))
     )
+    rows = count.observed(rows, F.lit(1))
     if rows.columns == ["source_file"]:  # a header of blank lines only: no columns, no rows
         return spark.createDataFrame([], RAW_EVENT_SCHEMA)
     missing = [name for name in options.columns.values() if name not in rows.columns]
@@ -338,7 +377,7 @@ def _read_csv_group(
     )
 
 
-Reader = Callable[[SparkSession, Sequence[str], SourceConfig, str], DataFrame]
+Reader = Callable[[SparkSession, Sequence[str], SourceConfig, str, RecordCount], DataFrame]
 
 READERS: dict[str, Reader] = {
     "adf_diagnostic": read_adf_diagnostic,
@@ -348,6 +387,13 @@ READERS: dict[str, Reader] = {
 }
 
 
-def read_raw_events(spark: SparkSession, files: Sequence[str], source: SourceConfig, timezone: str) -> DataFrame:
-    """Raw events of ``files`` in the configured format, columns in ``RAW_EVENT_COLUMNS`` order."""
-    return READERS[source.format](spark, files, source, timezone).select(*RAW_EVENT_COLUMNS)
+def read_raw_events(
+    spark: SparkSession,
+    files: Sequence[str],
+    source: SourceConfig,
+    timezone: str,
+    count: RecordCount | None = None,
+) -> DataFrame:
+    """Raw events of ``files`` in the configured format, columns in ``RAW_EVENT_COLUMNS`` order; ``count`` counts
+    the records as they are read."""
+    return READERS[source.format](spark, files, source, timezone, count or RecordCount()).select(*RAW_EVENT_COLUMNS)

@@ -180,6 +180,11 @@ class Storage:
         )
         self._save(writer, table)
 
+    def append(self, df: DataFrame, table: TableSpec) -> None:
+        """Add ``df``'s rows to ``table`` (a blind append: it never conflicts with another run's append)."""
+        self.ensure(table)
+        self._save(df.select(table.schema.fieldNames()).write.format("delta").mode("append"), table)
+
     def merge(self, source: DataFrame, table: TableSpec, condition: Column) -> DeltaMergeBuilder:
         """A MERGE into ``table`` (aliased ``t``) from ``source`` (aliased ``s``); the caller adds clauses."""
         self.ensure(table)

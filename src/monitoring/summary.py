@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from monitoring.config import Config
+from monitoring.coverage import CoverageStatus
 from monitoring.job import JobResult
 from monitoring.rules import KO, OK, PENDING, STATUS_COLORS, STATUS_SEVERITY, WARNING
 
@@ -86,6 +90,35 @@ def problems(result: JobResult, limit: int = 40) -> Table:
     return table
 
 
+def _local(moment: datetime | None, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if moment else "never"
+
+
+def print_coverage(status: CoverageStatus, config: Config, console: Console) -> None:
+    """``pipeline-monitor status``: a catch-up in progress, rather than a guess."""
+    zone = config.timezone
+    through = f", which evaluated through {status.evaluated_through}" if status.evaluated_through else ""
+    console.print(f"Last nightly evaluation: {_local(status.last_nightly, zone)} ({zone}){through}", markup=False)
+    folder = status.newest_folder_read
+    console.print(
+        f"Newest log folder read: {folder or 'none (no dated folder)'}; last read {_local(status.last_read, zone)}",
+        markup=False,
+    )
+    if not status.owed:
+        console.print("Nothing owed: the next night evaluates its usual window.")
+        return
+    start = status.catching_up_from
+    if start is not None:
+        console.print(f"The next nightly run evaluates from {start} (each owed date and every later one).")
+    table = Table(title=f"Owed ({len(status.owed)})", title_justify="left")
+    for name in ("from date", "reason", "owed", "detail"):
+        table.add_column(name, overflow="fold")
+    for owed in status.owed:
+        when = "now" if owed.owed_now else f"from {_local(owed.due_at, zone)}" if owed.due_at else "when reached"
+        table.add_row(str(owed.business_date), owed.reason, when, Text(owed.detail or ""))
+    console.print(table)
+
+
 def print_summary(result: JobResult, console: Console) -> None:
     if result.evaluation is not None:
         counts = Counter(row.status for row in result.pipeline_rows)
@@ -100,7 +133,7 @@ def print_summary(result: JobResult, console: Console) -> None:
     if result.ingest is not None:
         report = result.ingest
         console.print(
-            f"Lines read {report.lines_read} = kept {report.events_kept} + quarantined {report.lines_quarantined} "
-            f"+ blank {report.blank_lines}"
+            f"Records read {report.lines_read} = kept {report.events_kept} + quarantined {report.lines_quarantined} "
+            f"+ blank {report.blank_lines}; every kept run is in silver"
         )
     console.print(f"Done in {result.seconds:.1f}s")

@@ -282,6 +282,30 @@ ALERTS_SENT = TableSpec(
     ),
 )
 
+# The job's own bookkeeping: what the next nightly run must evaluate. Not a status table: deliberately not in
+# ALL_TABLES (a rebuild and an incremental history owe different things on the way, and the same tables after).
+OWED_DATES = TableSpec(
+    "state/owed_dates",
+    "Business dates the job still owes an evaluation: each row means its date and every later date are evaluated "
+    "again by the next nightly run, which deletes the row once its gold and KPI tables are committed.",
+    T.StructType(
+        [
+            _col("business_date", D, "First business date owed (every later date is owed with it).", False),
+            _col(
+                "reason",
+                S,
+                "runs changed (ingested runs on this date or later), pending (a PENDING row due at due_at), "
+                "not evaluated yet (the day after the last nightly evaluation), "
+                "after explicit dates (a --date/--from run changed rows later dates depend on).",
+                False,
+            ),
+            _col("detail", S, "One readable sentence: what made the date owed."),
+            _col("due_at", TS, "Owed from this instant on, UTC (a PENDING row's due time); null: owed now."),
+            _col("recorded_at", TS, "When the run that recorded it started, UTC.", False),
+        ]
+    ),
+)
+
 ALL_TABLES: tuple[TableSpec, ...] = (
     PIPELINE_RUNS,
     QUARANTINE,
