@@ -160,6 +160,17 @@ class SourceConfig:
     # How far back a night looks for new data: databricks_jobs lists the runs started since; adf_diagnostic
     # lists the y=/m=/d= folders of those days only (the first night, or --full-scan, lists everything).
     lookback_hours: int = 72
+    # The factory's definitions (a git-integration folder, an ARM export, or /subscriptions/.../factories/NAME):
+    # the job writes what the config misses of it to gold/config_drift (docs/factory.md).
+    factory: str | None = None
+
+
+# A live factory's resource id, as `import-factory --factory` and source.factory take it.
+FACTORY_ID = re.compile(
+    r"/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<resource_group>[^/]+)"
+    r"/providers/Microsoft\.DataFactory/factories/(?P<factory>[^/]+)/?",
+    re.IGNORECASE,
+)
 
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
@@ -346,7 +357,7 @@ _TOP_KEYS = ("timezone", "source", "storage", "defaults", "flows", "alerts")
 _FLOW_KEYS = ("name", "pipelines", "ko_when", "order", *_OVERRIDE_KEYS)
 _PIPELINE_KEYS = ("name", "depends_on", *_OVERRIDE_KEYS)
 _CSV_KEYS = ("delimiter", "timestamp_format", "columns")
-_SOURCE_KEYS = ("format", "path", "lookback_hours", *_CSV_KEYS)
+_SOURCE_KEYS = ("format", "path", "lookback_hours", "factory", *_CSV_KEYS)
 
 
 def _check_keys(mapping: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> None:
@@ -575,7 +586,14 @@ def _source(raw: Any) -> SourceConfig:
     if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1:
         raise _fail("source.lookback_hours", lookback, "is not a whole number >= 1")
     path = mapping.get("path", "databricks-jobs") if fmt == "databricks_jobs" else mapping.get("path")
-    return SourceConfig(format=fmt, path=_text(path, "source.path"), csv=csv, lookback_hours=lookback)
+    factory = _text(mapping["factory"], "source.factory") if "factory" in mapping else None
+    if factory and factory.lower().startswith("/subscriptions/") and not FACTORY_ID.fullmatch(factory):
+        raise _fail(
+            "source.factory",
+            factory,
+            "is not /subscriptions/ID/resourceGroups/RG/providers/Microsoft.DataFactory/factories/NAME",
+        )
+    return SourceConfig(format=fmt, path=_text(path, "source.path"), csv=csv, lookback_hours=lookback, factory=factory)
 
 
 def _check_timezone(timezone: str) -> str:

@@ -227,4 +227,8 @@ def _run_steps(
             dates = with_changed_dates(storage, config, dates, progress)
         evaluation = Evaluation(dates.first, dates.last, as_of or now, now, config.timezone)
         pipeline_rows, flow_rows = evaluate_dates(spark, storage, config, evaluation, progress)
+        if config.source.factory:  # after the statuses: a factory that cannot be read fails the night, loudly, last
+            from monitoring.factory.drift import write_config_drift
+
+            write_config_drift(spark, storage, config, local_today(config, now), now, progress)
     return JobResult(report, evaluation, pipeline_rows, flow_rows, time.monotonic() - started)
