@@ -1,0 +1,80 @@
+"""The factory's flows in the job: an imported config gives the hand-written one's gold tables; config drift rows."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
+from monitoring.config import StorageConfig, load_config
+from monitoring.demo import generate_demo_logs
+from monitoring.factory import import_factory
+from monitoring.factory.drift import drift_of_date, write_config_drift
+from monitoring.job import DateRange, local_today, run_job
+from monitoring.storage import Storage
+from monitoring.tables import CONFIG_DRIFT, FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_DAILY_STATUS, PIPELINE_KPI
+
+FIXTURE = Path(__file__).parent / "fixtures" / "adf_factory"
+GIT, HAND_WRITTEN = FIXTURE / "git", FIXTURE / "monitoring.yml"
+NOW = datetime(2026, 3, 18, 6, 30, tzinfo=UTC)
+DAYS = 10
+
+
+@pytest.mark.heavy  # two nights of the job over 10 days of logs: minutes on 2 shared cores
+def test_an_imported_config_gives_the_gold_tables_of_the_hand_written_one(spark, tmp_path):
+    logs = tmp_path / "logs"
+    hand = load_config(HAND_WRITTEN).with_overrides(logs=str(logs), lakehouse=str(tmp_path / "hand"))
+    generate_demo_logs(hand, logs, DAYS, NOW)  # the same logs for both runs
+    imported_path = tmp_path / "monitoring.yml"
+    shutil.copy(HAND_WRITTEN, imported_path)
+    assert import_factory(str(GIT), imported_path).changes == ()
+    imported = load_config(imported_path).with_overrides(logs=str(logs), lakehouse=str(tmp_path / "imported"))
+    imported = replace(imported, source=replace(imported.source, factory=str(GIT)))  # and the nightly drift check
+    dates = DateRange.ending(local_today(hand, NOW), DAYS - 1)
+    for config in (hand, imported):
+        run_job(spark, config, dates, NOW, now=NOW)
+
+    def gold(root: str, table):
+        return spark.read.format("delta").load(f"{root}/{table.name}").drop("evaluated_at")
+
+    for table in (PIPELINE_DAILY_STATUS, FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_KPI):
+        expected, actual = gold(hand.storage.root, table), gold(imported.storage.root, table)
+        assert expected.count() > 0
+        assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+    statuses = gold(imported.storage.root, PIPELINE_DAILY_STATUS)
+    # The conditional children are on_demand: never MISSING, whatever the logs.
+    conditional = statuses.where(
+        F.col("pipeline_name").isin("accounting_cube_monthly_master", "solaris_notify_failure")
+    )
+    assert conditional.where(F.col("reason").contains("MISSING")).count() == 0
+    drift = spark.read.format("delta").load(f"{imported.storage.root}/{CONFIG_DRIFT.name}")
+    assert drift.count() == 0  # the table is written, and the hand-written flows miss nothing
+
+
+def test_config_drift_rows_replace_the_days_and_come_back_in_kind_order(spark, tmp_path):
+    config = load_config(Path(__file__).parents[1] / "config" / "monitoring.example.yml")
+    config = replace(config, source=replace(config.source, factory=str(GIT)))
+    storage = Storage(spark, StorageConfig(root=str(tmp_path / "lakehouse")))
+    day = date(2026, 3, 18)
+    messages: list[str] = []
+    findings = write_config_drift(spark, storage, config, day, NOW, messages.append)
+    write_config_drift(spark, storage, config, day, NOW, messages.append)  # a rerun replaces, never adds
+    rows = drift_of_date(storage.read(CONFIG_DRIFT), day).collect()
+    assert [(r.kind, r.pipeline_name, r.detail) for r in rows] == [
+        (f.kind, f.pipeline, f.detail)
+        for f in sorted(
+            findings,
+            key=lambda f: (
+                ("unmonitored", "unknown_pipeline", "schedule", "stopped_trigger").index(f.kind),
+                f.pipeline,
+            ),
+        )
+    ]
+    assert {r.kind for r in rows} == {"unmonitored", "unknown_pipeline", "schedule", "stopped_trigger"}
+    assert drift_of_date(storage.read(CONFIG_DRIFT), date(2026, 3, 17)).count() == 0
+    assert f"{len(findings)} difference(s)" in messages[-1]
