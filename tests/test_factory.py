@@ -414,3 +414,36 @@ def test_import_config_of_a_derivation_without_existing_file(derivation):
     result = import_config(derivation)
     assert result.changes == ()
     assert result.config.source.format == "adf_diagnostic"
+
+
+# --- the "not monitored" block of the digest and the report ---------------------------------------------
+
+
+def test_the_digest_and_the_report_show_the_not_monitored_block():
+    from datetime import UTC, date, datetime
+
+    from monitoring.alerts import DIGEST, Message, build_digest
+    from monitoring.factory.drift import DriftFinding
+    from monitoring.render import email_html, plain_text, teams_card
+    from monitoring.report import ReportData, render_report
+
+    day = date(2026, 3, 18)
+    findings = (
+        DriftFinding("unmonitored", "<b>new_pipeline</b>", "started by TR_Nightly, but in no flow"),
+        DriftFinding("stopped_trigger", "purge", "flow Sitecom: its trigger TR_Purge is stopped, so it does not run"),
+    )
+    digest = build_digest(day, ["Sitecom"], [], [], findings)
+    message = Message(DIGEST, day, "email", "digest", (), digest=digest)
+    text = plain_text(message)
+    assert "Not monitored: the config and the factory disagree:" in text
+    assert "  - unmonitored: <b>new_pipeline</b>: started by TR_Nightly, but in no flow" in text
+    markup = email_html(message)
+    assert "&lt;b&gt;new_pipeline&lt;/b&gt;" in markup and "<b>new_pipeline" not in markup
+    assert "TR_Purge is stopped" in str(teams_card(message))
+    quiet = build_digest(day, ["Sitecom"], [], [])
+    assert "Not monitored" not in plain_text(Message(DIGEST, day, "email", "digest", (), digest=quiet))
+    page = render_report(ReportData(day, 3, None, (), (), not_monitored=findings), datetime(2026, 3, 18, 7, tzinfo=UTC))
+    assert 'id="not-monitored"' in page and "&lt;b&gt;new_pipeline&lt;/b&gt;" in page
+    assert 'id="not-monitored"' not in render_report(
+        ReportData(day, 3, None, (), ()), datetime(2026, 3, 18, tzinfo=UTC)
+    )
