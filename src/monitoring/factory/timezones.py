@@ -29,6 +29,6 @@ def iana_time_zone(name: str) -> str:
         return _CURRENT_NAMES.get(zone, zone)
     try:
         ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of tzdata, e.g. 'Europe'
         raise UnknownTimeZoneError(f"{name!r} is neither a Windows time zone name nor an IANA one") from None
     return text
