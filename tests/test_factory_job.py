@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -78,3 +78,31 @@ def test_config_drift_rows_replace_the_days_and_come_back_in_kind_order(spark, t
     assert {r.kind for r in rows} == {"unmonitored", "unknown_pipeline", "schedule", "stopped_trigger"}
     assert drift_of_date(storage.read(CONFIG_DRIFT), date(2026, 3, 17)).count() == 0
     assert f"{len(findings)} difference(s)" in messages[-1]
+
+
+def test_fetched_pages_are_ingested_like_saved_responses(spark, tmp_path):
+    """The live fetch writes where ingestion reads: silver holds the fetched runs, once each."""
+    from alert_servers import self_signed_certificate
+    from fake_arm_api import FakeFactory, serve_factory
+    from test_factory_live import NOW as FETCH_NOW
+    from test_factory_live import RESOURCE_ID, RUNS, _client_for
+
+    from monitoring.factory.fetch import fetch_configured_factory
+    from monitoring.tables import PIPELINE_RUNS
+
+    config = load_config(HAND_WRITTEN).with_overrides(
+        logs=str(tmp_path / "runs"), lakehouse=str(tmp_path / "lakehouse"), source_format="adf_rest_api"
+    )
+    config = replace(config, source=replace(config.source, factory=RESOURCE_ID, fetch=True))
+    cert_file, key_file = self_signed_certificate(tmp_path)
+    fake = FakeFactory(RESOURCE_ID, [], [], runs=RUNS)
+    with serve_factory(fake, cert_file, key_file):
+        client_for = _client_for(fake, cert_file)
+        fetch_configured_factory(config, FETCH_NOW - timedelta(hours=3), print, client_for)
+        fetch_configured_factory(config, FETCH_NOW, print, client_for)  # the next run overlaps the first
+    run_job(spark, config, DateRange.ending(date(2025, 4, 9), 0), FETCH_NOW, steps=("ingest",), now=FETCH_NOW)
+    runs = spark.read.format("delta").load(f"{config.storage.root}/{PIPELINE_RUNS.name}")
+    expected = {r["runId"] for r in RUNS if r["lastUpdated"] < "2025-04-09T06:00" and r["lastUpdated"] >= "2025-02-23"}
+    assert {r.run_id for r in runs.select("run_id").collect()} == expected
+    assert runs.count() == len(expected)
+    assert runs.where(F.col("factory") != "ADF-PROD").count() == 0

@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=_non_negative, default=30, help="days of history to generate (default 30)")
     demo.add_argument("--lakehouse", default="demo/lakehouse", help="where to write tables (default demo/lakehouse)")
     demo.add_argument("--logs", default="demo/logs", help="where to write the logs (default demo/logs)")
+    demo.add_argument(
+        "--config", help="the flows to generate logs for (default: the example's), e.g. a file from import-factory"
+    )
 
     report = sub.add_parser("report", help="write the HTML status report from the gold tables")
     report.add_argument("--lakehouse", help="folder of the Delta tables (alone: no config needed)")
@@ -227,7 +230,7 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
     if args.days < 1:
         raise UsageError("--days must be at least 1")
     logs, lakehouse = Path(args.logs), Path(args.lakehouse)
-    config = load_config(example_config_path()).with_overrides(logs=str(logs), lakehouse=str(lakehouse))
+    config = load_config(args.config or example_config_path()).with_overrides(logs=str(logs), lakehouse=str(lakehouse))
     now = datetime.now(UTC)
     for folder in (logs, lakehouse):
         _fresh_demo_folder(folder)

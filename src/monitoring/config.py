@@ -163,6 +163,7 @@ class SourceConfig:
     # The factory's definitions (a git-integration folder, an ARM export, or /subscriptions/.../factories/NAME):
     # the job writes what the config misses of it to gold/config_drift (docs/factory.md).
     factory: str | None = None
+    fetch: bool = False  # adf_rest_api + a live factory: ingest first fetches the runs updated since the last night
 
 
 # A live factory's resource id, as `import-factory --factory` and source.factory take it.
@@ -357,7 +358,7 @@ _TOP_KEYS = ("timezone", "source", "storage", "defaults", "flows", "alerts")
 _FLOW_KEYS = ("name", "pipelines", "ko_when", "order", *_OVERRIDE_KEYS)
 _PIPELINE_KEYS = ("name", "depends_on", *_OVERRIDE_KEYS)
 _CSV_KEYS = ("delimiter", "timestamp_format", "columns")
-_SOURCE_KEYS = ("format", "path", "lookback_hours", "factory", *_CSV_KEYS)
+_SOURCE_KEYS = ("format", "path", "lookback_hours", "factory", "fetch", *_CSV_KEYS)
 
 
 def _check_keys(mapping: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> None:
@@ -593,7 +594,14 @@ def _source(raw: Any) -> SourceConfig:
             factory,
             "is not /subscriptions/ID/resourceGroups/RG/providers/Microsoft.DataFactory/factories/NAME",
         )
-    return SourceConfig(format=fmt, path=_text(path, "source.path"), csv=csv, lookback_hours=lookback, factory=factory)
+    fetch = mapping.get("fetch", False)
+    if not isinstance(fetch, bool):
+        raise _fail("source.fetch", fetch, "is not true or false")
+    if fetch and (fmt != "adf_rest_api" or not (factory or "").lower().startswith("/subscriptions/")):
+        raise ConfigError("source.fetch: needs format adf_rest_api and a live source.factory (/subscriptions/...)")
+    return SourceConfig(
+        format=fmt, path=_text(path, "source.path"), csv=csv, lookback_hours=lookback, factory=factory, fetch=fetch
+    )
 
 
 def _check_timezone(timezone: str) -> str:

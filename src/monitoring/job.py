@@ -220,6 +220,10 @@ def _run_steps(
     started = time.monotonic()
     now = now or datetime.now(UTC)
     storage = Storage(spark, config.storage)
+    if "ingest" in steps and config.source.fetch:  # the runs of the live factory, saved raw under source.path
+        from monitoring.factory.fetch import fetch_configured_factory
+
+        fetch_configured_factory(config, now, progress)
     report = ingest_new_logs(spark, storage, config, now, progress, full_scan) if "ingest" in steps else None
     evaluation, pipeline_rows, flow_rows = None, [], []
     if "evaluate" in steps:

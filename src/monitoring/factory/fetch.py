@@ -26,7 +26,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from monitoring.factory.live import RETRIED_METHODS, FactoryId
+from monitoring.config import Config
+from monitoring.factory.live import RETRIED_METHODS, ClientFactory, FactoryId, default_client
 
 if TYPE_CHECKING:
     from azure.mgmt.datafactory import DataFactoryManagementClient
@@ -63,7 +64,7 @@ def read_watermark(folder: Path) -> datetime | None:
 def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")  # hidden and not *.json while half-written
-    with open(temporary, "w", encoding="utf-8") as handle:
+    with temporary.open("w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
@@ -125,3 +126,15 @@ def fetch_runs(
         last = before
         progress(f"Fetched runs updated {_iso(after)} to {_iso(before)}: {page} page(s)")
     return FetchReport(count, pages, runs, last, tuple(files))
+
+
+def fetch_configured_factory(
+    config: Config, now: datetime, progress: Callable[[str], None], client_for: ClientFactory = default_client
+) -> FetchReport:
+    """The job's fetch: ``source.factory``'s runs into ``source.path`` (a local folder or a /Volumes/ path)."""
+    assert config.source.factory is not None
+    factory = FactoryId.parse(config.source.factory)
+    progress(f"Fetching the runs of factory {factory.name} updated since the last night")
+    report = fetch_runs(client_for(factory), factory, Path(config.source.path), now, progress)
+    progress(f"Fetched {report.runs} run record(s) in {report.pages} page(s) under {config.source.path}")
+    return report
