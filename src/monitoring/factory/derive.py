@@ -26,7 +26,7 @@ from monitoring.factory.definitions import FactoryDefinitions, Trigger
 from monitoring.factory.timezones import UnknownTimeZoneError, iana_time_zone
 
 EXECUTE_PIPELINE = "ExecutePipeline"
-LOOPS = {"ForEach": "ForEach", "Until": "Until"}
+LOOPS = frozenset({"ForEach", "Until"})  # run their activities whenever they run
 ALWAYS_CONDITIONS = {"Succeeded", "Completed"}  # the successor also runs when its predecessor succeeded
 EVENING = time(18, 0)  # a master starting at or after this gets the day_starts_at suggestion
 ADF_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -449,8 +449,8 @@ def derive(definitions: FactoryDefinitions) -> Derivation:
             first_owner = owner.setdefault(member.name, master)
             if first_owner != master:
                 flow_notes.append(
-                    f"{member.name} is also run here, but is in flow {first_owner} (a pipeline is in one flow only:"
-                    " the first master's by trigger time)"
+                    f"{member.name} is also run here, but is listed in the flow of {first_owner} (a pipeline is in"
+                    " one flow only: the first master's by trigger time)"
                 )
                 continue
             kept.append(member)
