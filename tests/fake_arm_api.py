@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,15 @@ from urllib.parse import parse_qs, urlsplit
 
 from azure.core.credentials import AccessToken
 
+from monitoring.factory.live import RetrySettings, management_client
+
 TOKEN = "fake-arm-token"
+FAST_RETRIES = RetrySettings(total=3, backoff_factor=0.05, backoff_max=0.2)
+RESOURCE_ID = (
+    "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/RG-DATA"
+    "/providers/Microsoft.DataFactory/factories/ADF-PROD"
+)
+
 RUNS_PAGE_SIZE = 2
 
 
@@ -146,3 +154,43 @@ def serve_factory(factory: FakeFactory, cert_file: Path, key_file: Path) -> Iter
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def client_for(fake: FakeFactory, cert_file: Path, retry: RetrySettings = FAST_RETRIES):
+    return lambda factory: management_client(
+        factory, StaticToken(), retry, endpoint=fake.url, connection_verify=str(cert_file)
+    )
+
+
+# --- sample runs: one factory night -------------------------------------------------------------------
+
+
+def pipeline_run(run_id: str, pipeline: str, updated: datetime) -> dict:
+    start = updated - timedelta(minutes=20)
+    return {
+        "id": f"{RESOURCE_ID}/pipelineruns/{run_id}",
+        "runId": run_id,
+        "runGroupId": run_id,
+        "isLatest": True,
+        "pipelineName": pipeline,
+        "parameters": {},
+        "invokedBy": {"id": "08585", "name": "TR_Telephonie_Nightly", "invokedByType": "ScheduleTrigger"},
+        "runStart": start.isoformat().replace("+00:00", "Z"),
+        "runEnd": updated.isoformat().replace("+00:00", "Z"),
+        "durationInMs": 1_200_000,
+        "status": "Succeeded",
+        "message": "",
+        "lastUpdated": updated.isoformat().replace("+00:00", "Z"),
+    }
+
+
+SAMPLE_NOW = datetime(2025, 4, 9, 6, 0, tzinfo=UTC)
+SAMPLE_RUNS = [
+    pipeline_run("r0-before-watermark", "telephonie_master", datetime(2025, 4, 7, 10, 0, tzinfo=UTC)),
+    pipeline_run("r1", "telephonie_master", datetime(2025, 4, 7, 22, 30, tzinfo=UTC)),
+    pipeline_run("r2", "telephonie_master", datetime(2025, 4, 8, 0, 30, tzinfo=UTC)),
+    pipeline_run("r3", "telephonie_ods_cti_export_incremental", datetime(2025, 4, 8, 0, 55, tzinfo=UTC)),
+    pipeline_run("r4", "solaris_master", datetime(2025, 4, 8, 1, 40, tzinfo=UTC)),
+    pipeline_run("r5", "sitecom_master", datetime(2025, 4, 8, 23, 10, tzinfo=UTC)),
+    pipeline_run("r6-after-now", "sitecom_master", datetime(2025, 4, 9, 6, 30, tzinfo=UTC)),
+]

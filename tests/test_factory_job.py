@@ -83,10 +83,7 @@ def test_config_drift_rows_replace_the_days_and_come_back_in_kind_order(spark, t
 def test_fetched_pages_are_ingested_like_saved_responses(spark, tmp_path):
     """The live fetch writes where ingestion reads: silver holds the fetched runs, once each."""
     from alert_servers import self_signed_certificate
-    from fake_arm_api import FakeFactory, serve_factory
-    from test_factory_live import NOW as FETCH_NOW
-    from test_factory_live import RESOURCE_ID, RUNS, _client_for
-
+    from fake_arm_api import RESOURCE_ID, SAMPLE_NOW, SAMPLE_RUNS, FakeFactory, client_for, serve_factory
     from monitoring.factory.fetch import fetch_configured_factory
     from monitoring.tables import PIPELINE_RUNS
 
@@ -95,14 +92,16 @@ def test_fetched_pages_are_ingested_like_saved_responses(spark, tmp_path):
     )
     config = replace(config, source=replace(config.source, factory=RESOURCE_ID, fetch=True))
     cert_file, key_file = self_signed_certificate(tmp_path)
-    fake = FakeFactory(RESOURCE_ID, [], [], runs=RUNS)
+    fake = FakeFactory(RESOURCE_ID, [], [], runs=SAMPLE_RUNS)
     with serve_factory(fake, cert_file, key_file):
-        client_for = _client_for(fake, cert_file)
-        fetch_configured_factory(config, FETCH_NOW - timedelta(hours=3), print, client_for)
-        fetch_configured_factory(config, FETCH_NOW, print, client_for)  # the next run overlaps the first
-    run_job(spark, config, DateRange.ending(date(2025, 4, 9), 0), FETCH_NOW, steps=("ingest",), now=FETCH_NOW)
+        clients = client_for(fake, cert_file)
+        fetch_configured_factory(config, SAMPLE_NOW - timedelta(hours=3), print, clients)
+        fetch_configured_factory(config, SAMPLE_NOW, print, clients)  # the next run overlaps the first
+    run_job(spark, config, DateRange.ending(date(2025, 4, 9), 0), SAMPLE_NOW, steps=("ingest",), now=SAMPLE_NOW)
     runs = spark.read.format("delta").load(f"{config.storage.root}/{PIPELINE_RUNS.name}")
-    expected = {r["runId"] for r in RUNS if r["lastUpdated"] < "2025-04-09T06:00" and r["lastUpdated"] >= "2025-02-23"}
+    expected = {
+        r["runId"] for r in SAMPLE_RUNS if r["lastUpdated"] < "2025-04-09T06:00" and r["lastUpdated"] >= "2025-02-23"
+    }
     assert {r.run_id for r in runs.select("run_id").collect()} == expected
     assert runs.count() == len(expected)
     assert runs.where(F.col("factory") != "ADF-PROD").count() == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,15 @@ from azure.core.exceptions import HttpResponseError
 from azure.identity import ClientSecretCredential, DefaultAzureCredential
 
 from alert_servers import self_signed_certificate
-from fake_arm_api import FakeFactory, StaticToken, serve_factory
+from fake_arm_api import (
+    RESOURCE_ID,
+    SAMPLE_NOW,
+    SAMPLE_RUNS,
+    FakeFactory,
+    StaticToken,
+    client_for,
+    serve_factory,
+)
 from monitoring.config import SecretRef
 from monitoring.factory.definitions import load_definitions
 from monitoring.factory.derive import derive
@@ -27,12 +35,7 @@ from monitoring.factory.live import (
 from monitoring.secrets import Secret
 
 GIT = Path(__file__).parent / "fixtures" / "adf_factory" / "git"
-RESOURCE_ID = (
-    "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/RG-DATA"
-    "/providers/Microsoft.DataFactory/factories/ADF-PROD"
-)
 FACTORY = FactoryId.parse(RESOURCE_ID)
-FAST_RETRIES = RetrySettings(total=3, backoff_factor=0.05, backoff_max=0.2)
 
 
 def _resources(kind: str) -> list[dict]:
@@ -51,54 +54,17 @@ def certificate(tmp_path):
     return self_signed_certificate(tmp_path)
 
 
-def _client_for(fake: FakeFactory, cert_file: Path, retry: RetrySettings = FAST_RETRIES):
-    return lambda factory: management_client(
-        factory, StaticToken(), retry, endpoint=fake.url, connection_verify=str(cert_file)
-    )
-
-
 def test_the_live_factory_gives_the_flows_of_its_git_folder(certificate):
     cert_file, key_file = certificate
     fake = FakeFactory(RESOURCE_ID, _resources("pipeline"), _resources("trigger"))
     with serve_factory(fake, cert_file, key_file):
         fake.fail_next("triggers", 429, {"Retry-After": "1"})
-        live = read_live_factory(RESOURCE_ID, _client_for(fake, cert_file))
+        live = read_live_factory(RESOURCE_ID, client_for(fake, cert_file))
     expected = derive(load_definitions(str(GIT)))
     assert derive(live).flows == expected.flows and derive(live).not_monitored == expected.not_monitored
     assert len(fake.calls("pipelines")) == 2  # both pages, through nextLink
     throttled, retried = fake.calls("triggers")
     assert retried.at - throttled.at >= 0.9  # Retry-After: 1 honoured by azure-core's policy
-
-
-def _run(run_id: str, pipeline: str, updated: datetime) -> dict:
-    start = updated - timedelta(minutes=20)
-    return {
-        "id": f"{RESOURCE_ID}/pipelineruns/{run_id}",
-        "runId": run_id,
-        "runGroupId": run_id,
-        "isLatest": True,
-        "pipelineName": pipeline,
-        "parameters": {},
-        "invokedBy": {"id": "08585", "name": "TR_Telephonie_Nightly", "invokedByType": "ScheduleTrigger"},
-        "runStart": start.isoformat().replace("+00:00", "Z"),
-        "runEnd": updated.isoformat().replace("+00:00", "Z"),
-        "durationInMs": 1_200_000,
-        "status": "Succeeded",
-        "message": "",
-        "lastUpdated": updated.isoformat().replace("+00:00", "Z"),
-    }
-
-
-NOW = datetime(2025, 4, 9, 6, 0, tzinfo=UTC)
-RUNS = [
-    _run("r0-before-watermark", "telephonie_master", datetime(2025, 4, 7, 10, 0, tzinfo=UTC)),
-    _run("r1", "telephonie_master", datetime(2025, 4, 7, 22, 30, tzinfo=UTC)),
-    _run("r2", "telephonie_master", datetime(2025, 4, 8, 0, 30, tzinfo=UTC)),
-    _run("r3", "telephonie_ods_cti_export_incremental", datetime(2025, 4, 8, 0, 55, tzinfo=UTC)),
-    _run("r4", "solaris_master", datetime(2025, 4, 8, 1, 40, tzinfo=UTC)),
-    _run("r5", "sitecom_master", datetime(2025, 4, 8, 23, 10, tzinfo=UTC)),
-    _run("r6-after-now", "sitecom_master", datetime(2025, 4, 9, 6, 30, tzinfo=UTC)),
-]
 
 
 def _start_at(root: Path, moment: datetime) -> None:
@@ -111,11 +77,11 @@ def test_runs_are_fetched_by_last_update_page_by_page_and_written_as_they_came(t
     cert_file, key_file = certificate
     root = tmp_path / "runs"
     _start_at(root, datetime(2025, 4, 7, 12, 0, tzinfo=UTC))
-    fake = FakeFactory(RESOURCE_ID, [], [], runs=RUNS)
+    fake = FakeFactory(RESOURCE_ID, [], [], runs=SAMPLE_RUNS)
     with serve_factory(fake, cert_file, key_file):
         fake.fail_next("queryPipelineRuns", 429, {"Retry-After": "1"})
         fake.fail_next("queryPipelineRuns", 500)
-        report = fetch_runs(_client_for(fake, cert_file)(FACTORY), FACTORY, root, NOW)
+        report = fetch_runs(client_for(fake, cert_file)(FACTORY), FACTORY, root, SAMPLE_NOW)
     queries = fake.calls("queryPipelineRuns")
     assert [q.body.get("continuationToken") for q in queries[2:]] == [None, None, "2", None]
     assert queries[0].body == queries[1].body == queries[2].body  # 429, then 500, then served: the same request
@@ -128,14 +94,14 @@ def test_runs_are_fetched_by_last_update_page_by_page_and_written_as_they_came(t
     ]
     assert queries[-1].body["lastUpdatedBefore"] == "2025-04-09T06:00:00Z"
     assert (report.windows, report.pages, report.runs) == (3, 4, 5)
-    assert read_watermark(root / f"factory={FACTORY.name}") == NOW
+    assert read_watermark(root / f"factory={FACTORY.name}") == SAMPLE_NOW
     fetched = {}
     for path in report.files:
         assert path.parent.parent.name == "factory=ADF-PROD" and path.parent.name.startswith("date=2025-04-0")
         page = json.loads(path.read_text(encoding="utf-8"))
         assert set(page) <= {"value", "continuationToken"}  # the response itself, not a re-serialised model
         fetched |= {run["runId"]: run for run in page["value"]}
-    assert fetched == {r["runId"]: r for r in RUNS[1:6]}
+    assert fetched == {r["runId"]: r for r in SAMPLE_RUNS[1:6]}
     assert sorted(p.name for p in (root / "factory=ADF-PROD" / "date=2025-04-08").iterdir()) == [
         "pipelineruns-20250408T000000Z-20250409T000000Z-p0001.json",
         "pipelineruns-20250408T000000Z-20250409T000000Z-p0002.json",
@@ -146,17 +112,17 @@ def test_the_watermark_moves_only_past_windows_whose_pages_are_written(tmp_path,
     cert_file, key_file = certificate
     root = tmp_path / "runs"
     _start_at(root, datetime(2025, 4, 7, 12, 0, tzinfo=UTC))
-    fake = FakeFactory(RESOURCE_ID, [], [], runs=RUNS, broken_from=datetime(2025, 4, 8, tzinfo=UTC))
+    fake = FakeFactory(RESOURCE_ID, [], [], runs=SAMPLE_RUNS, broken_from=datetime(2025, 4, 8, tzinfo=UTC))
     with serve_factory(fake, cert_file, key_file), pytest.raises(HttpResponseError):
-        fetch_runs(_client_for(fake, cert_file, RetrySettings(2, 0.01, 0.02))(FACTORY), FACTORY, root, NOW)
+        fetch_runs(client_for(fake, cert_file, RetrySettings(2, 0.01, 0.02))(FACTORY), FACTORY, root, SAMPLE_NOW)
     assert len(fake.calls("queryPipelineRuns")) == 1 + 3  # the first window, then the second tried 1 + 2 times
     folder = root / f"factory={FACTORY.name}"
     assert read_watermark(folder) == datetime(2025, 4, 8, tzinfo=UTC)
     assert not (folder / "date=2025-04-08").exists()
     fake.broken_from = None
     with serve_factory(fake, cert_file, key_file):  # the next night takes over from there
-        report = fetch_runs(_client_for(fake, cert_file)(FACTORY), FACTORY, root, NOW)
-    assert report.windows == 2 and read_watermark(folder) == NOW
+        report = fetch_runs(client_for(fake, cert_file)(FACTORY), FACTORY, root, SAMPLE_NOW)
+    assert report.windows == 2 and read_watermark(folder) == SAMPLE_NOW
     assert fake.calls("queryPipelineRuns")[-3].body["lastUpdatedAfter"] == "2025-04-07T23:55:00Z"  # with the overlap
 
 
