@@ -404,6 +404,21 @@ def test_source_factory_is_validated():
         parse_config(document)
 
 
+def test_source_fetch_needs_a_live_factory_and_saved_responses():
+    document = yaml.safe_load(HAND_WRITTEN.read_text(encoding="utf-8"))
+    live = "/subscriptions/x/resourceGroups/rg/providers/Microsoft.DataFactory/factories/f"
+    document["source"] = {"format": "adf_rest_api", "path": "./runs", "factory": live, "fetch": True}
+    assert parse_config(document).source.fetch is True
+    for source, problem in [
+        ({"format": "adf_rest_api", "path": "./runs", "factory": live, "fetch": "yes"}, "is not true or false"),
+        ({"format": "adf_rest_api", "path": "./runs", "factory": str(GIT), "fetch": True}, "a live source.factory"),
+        ({"format": "adf_diagnostic", "path": "./logs", "factory": live, "fetch": True}, "format adf_rest_api"),
+    ]:
+        document["source"] = source
+        with pytest.raises(ValueError, match=rf"^source\.fetch: .*{problem}"):
+            parse_config(document)
+
+
 def test_find_drift_on_the_example_config_sees_every_kind(derivation):
     example = load_config(Path(__file__).parents[1] / "config" / "monitoring.example.yml")
     kinds = {f.kind for f in find_drift(example, derivation)}

@@ -14,8 +14,9 @@ from pyspark.sql import functions as F
 from monitoring.config import StorageConfig, load_config
 from monitoring.demo import generate_demo_logs
 from monitoring.factory import import_factory
-from monitoring.factory.drift import drift_of_date, write_config_drift
+from monitoring.factory.drift import DriftFinding, drift_of_date, write_config_drift
 from monitoring.job import DateRange, local_today, run_job
+from monitoring.notify import read_drift
 from monitoring.storage import Storage
 from monitoring.tables import CONFIG_DRIFT, FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_DAILY_STATUS, PIPELINE_KPI
 
@@ -77,6 +78,7 @@ def test_config_drift_rows_replace_the_days_and_come_back_in_kind_order(spark, t
     ]
     assert {r.kind for r in rows} == {"unmonitored", "unknown_pipeline", "schedule", "stopped_trigger"}
     assert drift_of_date(storage.read(CONFIG_DRIFT), date(2026, 3, 17)).count() == 0
+    assert read_drift(storage, day) == [DriftFinding(r.kind, r.pipeline_name, r.detail) for r in rows]  # the digest's
     assert f"{len(findings)} difference(s)" in messages[-1]
 
 
