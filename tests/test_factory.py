@@ -354,6 +354,14 @@ def test_reimport_keeps_hand_set_keys_and_prints_each_derived_value_it_changes(t
     assert merged.flows[1].ko_when == "any"
 
 
+def test_an_existing_file_that_does_not_load_is_named_and_left_alone(tmp_path, capsys):
+    out = tmp_path / "monitoring.yml"
+    out.write_text("flows: [\n", encoding="utf-8")
+    assert main(["import-factory", str(GIT), "--out", str(out)]) == 2
+    assert "not valid YAML" in capsys.readouterr().err
+    assert out.read_text(encoding="utf-8") == "flows: [\n"
+
+
 def test_a_merge_that_would_not_load_writes_nothing(tmp_path):
     hand = yaml.safe_load(HAND_WRITTEN.read_text(encoding="utf-8"))
     hand["alerts"]["overrides"].append({"pipeline": "sitecom_renamed_away", "mute": True})

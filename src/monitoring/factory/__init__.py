@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitoring.config import Config
+from monitoring.config import Config, load_config
 from monitoring.factory.definitions import load_definitions
 from monitoring.factory.derive import derive
 from monitoring.factory.drift import DriftFinding, find_drift
@@ -22,7 +22,10 @@ from monitoring.factory.writer import ImportResult, import_config
 
 def import_factory(source: str, out: Path) -> ImportResult:
     """Derive the flows of the factory at ``source`` and write them to ``out``, keeping its hand-set keys."""
-    existing = out.read_text(encoding="utf-8") if out.exists() else None
+    existing = None
+    if out.exists():
+        load_config(out)  # an existing file must load first: its errors name the line or the key
+        existing = out.read_text(encoding="utf-8")
     result = import_config(derive(load_definitions(source)), existing)
     temporary = out.with_name(f".{out.name}.tmp")  # never a half-written monitoring.yml
     temporary.write_text(result.text, encoding="utf-8")
