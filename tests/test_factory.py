@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tzlocal.windows_tz import win_tz
 
 from monitoring.cli import main
@@ -470,3 +472,63 @@ def test_the_digest_and_the_report_show_the_not_monitored_block():
     assert 'id="not-monitored"' not in render_report(
         ReportData(day, 3, None, (), ()), datetime(2026, 3, 18, tzinfo=UTC)
     )
+
+
+# --- invariants over generated factories ----------------------------------------------------------------
+
+NAMES = [f"p{i}" for i in range(8)]
+
+
+@st.composite
+def factories(draw: st.DrawFn) -> FactoryDefinitions:
+    """Pipelines calling each other (cycles included) through chains, containers and failure paths; triggers."""
+
+    def activities(depth: int) -> list[dict]:
+        found: list[dict] = []
+        for index in range(draw(st.integers(0, 3))):
+            name = f"a{depth}_{index}"
+            kind = draw(st.sampled_from(["ExecutePipeline", "ExecutePipeline", "Wait", "ForEach", "IfCondition"]))
+            after = draw(st.lists(st.sampled_from([a["name"] for a in found]), max_size=2)) if found else []
+            conditions = draw(st.sampled_from([["Succeeded"], ["Completed"], ["Failed"], ["Skipped"]]))
+            activity = {
+                "name": name,
+                "type": kind,
+                "dependsOn": [{"activity": a, "dependencyConditions": conditions} for a in dict.fromkeys(after)],
+            }
+            if kind == "ExecutePipeline":
+                child = draw(st.sampled_from(NAMES))
+                activity["typeProperties"] = {
+                    "pipeline": {"referenceName": child},
+                    "waitOnCompletion": draw(st.booleans()),
+                }
+            elif kind == "ForEach" and depth < 2:
+                activity["typeProperties"] = {"activities": activities(depth + 1)}
+            elif kind == "IfCondition" and depth < 2:
+                activity["typeProperties"] = {"ifTrueActivities": activities(depth + 1), "ifFalseActivities": []}
+            found.append(activity)
+        return found
+
+    pipelines = {name: {"activities": activities(0)} for name in NAMES}
+    triggers = tuple(
+        _daily(
+            f"t{i}",
+            draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=2)),
+            draw(st.integers(0, 23)),
+            draw(st.booleans()),
+        )
+        for i in range(draw(st.integers(0, 4)))
+    )
+    return FactoryDefinitions("F", "generated", MappingProxyType(pipelines), triggers)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(factories())
+def test_any_factory_gives_a_loadable_file_that_drops_nothing(factory):
+    derived = derive(factory)
+    listed = [p for f in derived.flows for p in f.pipelines]
+    assert len(listed) == len(set(listed))  # a pipeline in one flow only
+    assert set(listed) | {n.pipeline for n in derived.not_monitored} == set(factory.pipelines)
+    if derived.flows:
+        result = import_config(derived)  # the config parser accepts it: no cycle, no unknown depends_on
+        assert find_drift(result.config, derived) == []  # and it has no drift from its own factory
+        assert import_config(derived, result.text).changes == ()  # re-import changes nothing
