@@ -607,7 +607,7 @@ def _source(raw: Any) -> SourceConfig:
 def _check_timezone(timezone: str) -> str:
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of the tzdata package ("Europe")
         raise _fail("timezone", timezone, "is not an IANA time zone (e.g. Europe/Paris)") from None
     return timezone
 
