@@ -427,6 +427,9 @@ def test_source_fetch_needs_a_live_factory_and_saved_responses():
         document["source"] = source
         with pytest.raises(ValueError, match=rf"^source\.fetch: .*{problem}"):
             parse_config(document)
+    document["source"] = {"format": "adf_rest_api", "path": "abfss://runs@acct.dfs.core.windows.net/", "factory": live}
+    with pytest.raises(ValueError, match=r"^source\.path: .* is a URL"):
+        parse_config({**document, "source": {**document["source"], "fetch": True}})
 
 
 def test_find_drift_on_the_example_config_sees_every_kind(derivation):

@@ -599,6 +599,8 @@ def _source(raw: Any) -> SourceConfig:
         raise _fail("source.fetch", fetch, "is not true or false")
     if fetch and (fmt != "adf_rest_api" or not (factory or "").lower().startswith("/subscriptions/")):
         raise ConfigError("source.fetch: needs format adf_rest_api and a live source.factory (/subscriptions/...)")
+    if fetch and "://" in str(path):  # the pages are written with file I/O: a URL would become a local folder
+        raise _fail("source.path", path, "is a URL: with fetch, give a folder or a /Volumes/... path")
     return SourceConfig(
         format=fmt, path=_text(path, "source.path"), csv=csv, lookback_hours=lookback, factory=factory, fetch=fetch
     )
