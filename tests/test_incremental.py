@@ -89,8 +89,10 @@ def nights(spark, tmp_path_factory):
 
 def test_second_night_lists_the_window_and_reads_only_new_or_grown_blobs(nights):
     report = nights["night2"].ingest
+    # From the newest day folder night 1 read (yesterday's), less the 72 h lookback, to today.
+    newest_read = NOW.date() - timedelta(days=1)
     lookback_days = {
-        blob_day(b) for b in nights["logs"].rglob("*.json") if blob_day(b) >= NOW.date() - timedelta(days=3)
+        blob_day(b) for b in nights["logs"].rglob("*.json") if blob_day(b) >= newest_read - timedelta(days=3)
     }
     in_window = [b for b in nights["logs"].rglob("*.json") if blob_day(b) in lookback_days]
     assert report.files_listed == len(in_window) < len(list(nights["logs"].rglob("*.json")))

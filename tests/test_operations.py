@@ -205,7 +205,9 @@ def test_a_ko_streak_continues_across_more_than_92_days_without_a_row(spark):
     )
     stored, _ = evaluate(spark, cfg, failures, earlier)
     assert stored[0].consecutive_ko_days == 1
-    rows, _ = evaluate(spark, cfg, failures, later, stored_pipelines=spark.createDataFrame(stored, PIPELINE_DAILY_STATUS.schema))
+    rows, _ = evaluate(
+        spark, cfg, failures, later, stored_pipelines=spark.createDataFrame(stored, PIPELINE_DAILY_STATUS.schema)
+    )
     assert (rows[0].status, rows[0].consecutive_ko_days) == ("KO", 2)
 
 

@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 from monitoring.config import WEEKDAYS, AlertsConfig, ChangeTrigger, StreakTrigger
+from monitoring.factory.drift import DriftFinding
 from monitoring.rules import KO, OK, PENDING, STATUS_SEVERITY, WARNING
 
 DIGEST, ON_CHANGE, STREAK = "digest", "on_change", "streak"  # triggers
@@ -142,6 +143,7 @@ class Digest:
     business_date: date
     flows: tuple[FlowLine, ...]  # every flow, worst first
     pipelines: tuple[PipelineLine, ...]  # KO pipelines, then WARNING ones
+    not_monitored: tuple[DriftFinding, ...] = ()  # gold/config_drift of the date (source.factory): drift kind order
 
     def flow_counts(self) -> dict[str, int]:
         counts: dict[str, int] = defaultdict(int)
@@ -284,6 +286,7 @@ def build_digest(
     configured_flows: Sequence[str],
     pipelines: Sequence[PipelineDay],
     flows: Sequence[FlowDay],
+    not_monitored: Sequence[DriftFinding] = (),
 ) -> Digest:
     """Every flow of the date (worst first, then in configuration order), then its KO and WARNING pipelines."""
     order = _flow_order(configured_flows)
@@ -309,7 +312,7 @@ def build_digest(
             line.row.pipeline_name,
         )
     )
-    return Digest(business_date, tuple(lines), tuple(broken))
+    return Digest(business_date, tuple(lines), tuple(broken), tuple(not_monitored))
 
 
 def digest_title(digest: Digest) -> str:
@@ -469,6 +472,7 @@ def plan_alerts(
     sent: Sequence[SentRecord],
     business_date: date,
     now_local: datetime,
+    not_monitored: Sequence[DriftFinding] = (),
 ) -> Plan:
     """Every message to deliver for ``business_date`` and its lookback days, minus what was delivered already.
 
@@ -484,7 +488,7 @@ def plan_alerts(
         sent_by_subject[(record.key.subject, record.key.business_date, record.key.channel)].append(record)
     flow_history = _by_subject(flows, lambda r: r.flow, business_date)
 
-    digest = build_digest(business_date, configured_flows, pipelines, flows)
+    digest = build_digest(business_date, configured_flows, pipelines, flows, not_monitored)
     messages, notes = _digest_messages(alerts, digest, business_date in quiet, now_local, delivered)
     for day in dates:
         if day in quiet:

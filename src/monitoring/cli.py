@@ -1,7 +1,8 @@
-"""``pipeline-monitor``: run, demo, report, notify, status, validate-config.
+"""``pipeline-monitor``: run, demo, report, notify, status, validate-config, import-factory.
 
 Exit codes: 0 whatever the statuses, 2 for a bad config or bad arguments (one line saying which),
-1 when the job itself fails, or when notify could not deliver an alert.
+1 when the job itself fails, or when notify could not deliver an alert, 3 when `validate-config --factory`
+finds drift between the config and the factory.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 
 from monitoring.config import Config, ConfigError, StorageConfig, load_config
+from monitoring.factory.definitions import FactoryError
 
 if TYPE_CHECKING:  # the job pulls in pyspark: keep `validate-config` and argument errors instant
     from monitoring.job import DateRange
 from monitoring.sources import SourceError
 from monitoring.storage import ConcurrentRunError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
 STEPS = ("ingest", "evaluate")  # the job's steps, as monitoring.job.STEPS (not imported: it pulls in pyspark)
 
 
@@ -124,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=_non_negative, default=30, help="days of history to generate (default 30)")
     demo.add_argument("--lakehouse", default="demo/lakehouse", help="where to write tables (default demo/lakehouse)")
     demo.add_argument("--logs", default="demo/logs", help="where to write the logs (default demo/logs)")
+    demo.add_argument(
+        "--config", help="the flows to generate logs for (default: the example's), e.g. a file from import-factory"
+    )
 
     report = sub.add_parser("report", help="write the HTML status report from the gold tables")
     report.add_argument("--lakehouse", help="folder of the Delta tables (alone: no config needed)")
@@ -151,6 +156,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate-config", help="check a monitoring.yml and describe what it configures")
     validate.add_argument("config")
+    validate.add_argument(
+        "--factory",
+        help="also compare it with the factory (git folder, ARM export or /subscriptions/.../factories/NAME);"
+        " exit 3 on drift",
+    )
+
+    factory = sub.add_parser(
+        "import-factory", help="write monitoring.yml's flows and schedules from the Data Factory's definitions"
+    )
+    factory.add_argument(
+        "source", nargs="?", help="a git-integration folder, an ARMTemplateForFactory.json, or the live factory's id"
+    )
+    factory.add_argument("--factory", help="the live factory: /subscriptions/ID/resourceGroups/RG/.../factories/NAME")
+    factory.add_argument(
+        "--out", required=True, help="monitoring.yml to write; an existing one keeps its hand-set keys"
+    )
     return parser
 
 
@@ -216,7 +237,7 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
     if args.days < 1:
         raise UsageError("--days must be at least 1")
     logs, lakehouse = Path(args.logs), Path(args.lakehouse)
-    config = load_config(example_config_path()).with_overrides(logs=str(logs), lakehouse=str(lakehouse))
+    config = load_config(args.config or example_config_path()).with_overrides(logs=str(logs), lakehouse=str(lakehouse))
     now = datetime.now(UTC)
     for folder in (logs, lakehouse):
         _fresh_demo_folder(folder)
@@ -333,6 +354,27 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
 
     for line in describe_alerts(config.alerts):
         console.print(line, markup=False)
+    if args.factory:
+        from monitoring.factory import drift_against
+
+        findings = drift_against(config, args.factory)
+        for finding in findings:
+            console.print(f"drift: {finding.line}", markup=False, soft_wrap=True)
+        console.print(f"{len(findings)} difference(s) with factory {args.factory}", markup=False)
+        return EXIT_DRIFT if findings else EXIT_OK
+    return EXIT_OK
+
+
+def _import_factory(args: argparse.Namespace, console: Console) -> int:
+    from monitoring.factory import import_factory
+
+    if bool(args.source) == bool(args.factory):
+        raise UsageError("import-factory: give SOURCE (a folder or an ARM export) or --factory ID, one of them")
+    result = import_factory(args.source or args.factory, Path(args.out))
+    for line in result.changes:  # names come from the factory: text, never markup
+        console.print(f"changed: {line}", markup=False, soft_wrap=True)
+    flows = ", ".join(f.name for f in result.config.flows)
+    console.print(f"Wrote {args.out}: {len(result.config.flows)} flow(s) ({flows})", markup=False, soft_wrap=True)
     return EXIT_OK
 
 
@@ -343,6 +385,7 @@ COMMANDS = {
     "notify": _notify,
     "status": _status,
     "validate-config": _validate,
+    "import-factory": _import_factory,
 }
 
 
@@ -358,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     errors = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160, **plain)
     try:
         return COMMANDS[args.command](args, console)
-    except (ConfigError, UsageError, SourceError) as error:
+    except (ConfigError, UsageError, SourceError, FactoryError) as error:
         print(f"error: {error}", file=sys.stderr)  # one line, never wrapped: scripts grep it
         return EXIT_USAGE
     except ConcurrentRunError as error:  # not a bug: one line, like the usage errors, but exit 1

@@ -160,6 +160,18 @@ class SourceConfig:
     # How far back a night looks for new data: databricks_jobs lists the runs started since; adf_diagnostic
     # lists the y=/m=/d= folders of those days only (the first night, or --full-scan, lists everything).
     lookback_hours: int = 72
+    # The factory's definitions (a git-integration folder, an ARM export, or /subscriptions/.../factories/NAME):
+    # the job writes what the config misses of it to gold/config_drift (docs/factory.md).
+    factory: str | None = None
+    fetch: bool = False  # adf_rest_api + a live factory: ingest first fetches the runs updated since the last night
+
+
+# A live factory's resource id, as `import-factory --factory` and source.factory take it.
+FACTORY_ID = re.compile(
+    r"/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<resource_group>[^/]+)"
+    r"/providers/Microsoft\.DataFactory/factories/(?P<factory>[^/]+)/?",
+    re.IGNORECASE,
+)
 
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
@@ -346,7 +358,7 @@ _TOP_KEYS = ("timezone", "source", "storage", "defaults", "flows", "alerts")
 _FLOW_KEYS = ("name", "pipelines", "ko_when", "order", *_OVERRIDE_KEYS)
 _PIPELINE_KEYS = ("name", "depends_on", *_OVERRIDE_KEYS)
 _CSV_KEYS = ("delimiter", "timestamp_format", "columns")
-_SOURCE_KEYS = ("format", "path", "lookback_hours", *_CSV_KEYS)
+_SOURCE_KEYS = ("format", "path", "lookback_hours", "factory", "fetch", *_CSV_KEYS)
 
 
 def _check_keys(mapping: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> None:
@@ -575,13 +587,29 @@ def _source(raw: Any) -> SourceConfig:
     if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1:
         raise _fail("source.lookback_hours", lookback, "is not a whole number >= 1")
     path = mapping.get("path", "databricks-jobs") if fmt == "databricks_jobs" else mapping.get("path")
-    return SourceConfig(format=fmt, path=_text(path, "source.path"), csv=csv, lookback_hours=lookback)
+    factory = _text(mapping["factory"], "source.factory") if "factory" in mapping else None
+    if factory and factory.lower().startswith("/subscriptions/") and not FACTORY_ID.fullmatch(factory):
+        raise _fail(
+            "source.factory",
+            factory,
+            "is not /subscriptions/ID/resourceGroups/RG/providers/Microsoft.DataFactory/factories/NAME",
+        )
+    fetch = mapping.get("fetch", False)
+    if not isinstance(fetch, bool):
+        raise _fail("source.fetch", fetch, "is not true or false")
+    if fetch and (fmt != "adf_rest_api" or not (factory or "").lower().startswith("/subscriptions/")):
+        raise ConfigError("source.fetch: needs format adf_rest_api and a live source.factory (/subscriptions/...)")
+    if fetch and "://" in str(path):  # the pages are written with file I/O: a URL would become a local folder
+        raise _fail("source.path", path, "is a URL: with fetch, give a folder or a /Volumes/... path")
+    return SourceConfig(
+        format=fmt, path=_text(path, "source.path"), csv=csv, lookback_hours=lookback, factory=factory, fetch=fetch
+    )
 
 
 def _check_timezone(timezone: str) -> str:
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of the tzdata package ("Europe")
         raise _fail("timezone", timezone, "is not an IANA time zone (e.g. Europe/Paris)") from None
     return timezone
 

@@ -211,6 +211,10 @@ def _run_steps(
     storage = Storage(spark, config.storage)
     report = None
     if "ingest" in steps:
+        if config.source.fetch:  # the runs of the live factory, saved raw under source.path
+            from monitoring.factory.fetch import fetch_configured_factory
+
+            fetch_configured_factory(config, now, progress)
         report = ingest_new_logs(spark, storage, config, now, progress, full_scan, None if catch_up else dates)
     checkpoint("ingested")
     evaluation, pipeline_rows, flow_rows = None, [], []
@@ -231,6 +235,10 @@ def _run_steps(
                 detail = f"dates {dates.first} to {dates.last} evaluated on request"
                 still_owed = still_owed.unionByName(owed_row(spark, day_after, AFTER_EXPLICIT_DATES, detail, now))
             record_owed(storage, still_owed)
+        if config.source.factory:  # after the statuses: a factory that cannot be read fails the night, loudly, last
+            from monitoring.factory.drift import write_config_drift
+
+            write_config_drift(spark, storage, config, local_today(config, now), now, progress)
     return JobResult(report, evaluation, pipeline_rows, flow_rows, time.monotonic() - started)
 
 

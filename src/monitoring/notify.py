@@ -46,11 +46,12 @@ from monitoring.alerts import (
 )
 from monitoring.channels import Sleep, deliver, open_channels
 from monitoring.config import AlertsConfig, Config, default_alerts
+from monitoring.factory.drift import DriftFinding, drift_of_date
 from monitoring.render import plain_text
 from monitoring.secrets import Secret, SecretSource, mask, secret_source
 from monitoring.spark import on_databricks
 from monitoring.storage import Storage
-from monitoring.tables import ALERTS_SENT, FLOW_DAILY_STATUS, PIPELINE_DAILY_STATUS
+from monitoring.tables import ALERTS_SENT, CONFIG_DRIFT, FLOW_DAILY_STATUS, PIPELINE_DAILY_STATUS
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,15 @@ def plan_for(spark: SparkSession, config: Config, alerts: AlertsConfig, business
     storage = Storage(spark, config.storage)
     pipelines, flows, sent = read_inputs(storage, first - timedelta(days=HISTORY_DAYS), first, business_date)
     now_local = now.astimezone(ZoneInfo(config.timezone))
-    return plan_alerts(alerts, [f.name for f in config.flows], pipelines, flows, sent, business_date, now_local)
+    drift = read_drift(storage, business_date) if config.source.factory else []
+    configured = [f.name for f in config.flows]
+    return plan_alerts(alerts, configured, pipelines, flows, sent, business_date, now_local, drift)
+
+
+def read_drift(storage: Storage, business_date: date) -> list[DriftFinding]:
+    """The date's ``gold/config_drift`` rows: the digest's "not monitored" block."""
+    rows = drift_of_date(storage.read(CONFIG_DRIFT), business_date).collect()
+    return [DriftFinding(row.kind, row.pipeline_name, row.detail) for row in rows]
 
 
 def notify(

@@ -144,7 +144,42 @@ def _digest_text(digest: Digest) -> list[str]:
         lines.append(f"  {day.status:<7} {one_line(line.flow)}{span}{duration}" + (f" - {details}" if details else ""))
     lines += ["", "KO and WARNING pipelines:" if digest.pipelines else "No KO or WARNING pipeline."]
     lines += [_pipeline_text(p, p.row.status, reasons_text(p.row.reason)) for p in digest.pipelines]
+    lines += _not_monitored_text(digest)
     return lines
+
+
+# --- "not monitored": gold/config_drift of the date (source.factory), one self-contained block per format ---
+
+NOT_MONITORED_TITLE = "Not monitored: the config and the factory disagree"
+
+
+def _not_monitored_text(digest: Digest) -> list[str]:
+    if not digest.not_monitored:
+        return []
+    return ["", f"{NOT_MONITORED_TITLE}:", *(f"  - {one_line(f.line)}" for f in digest.not_monitored)]
+
+
+def _not_monitored_html(digest: Digest) -> str:
+    if not digest.not_monitored:
+        return ""
+    rows = [[_e(f.kind), f"<strong>{_e(f.pipeline)}</strong>", _e(f.detail)] for f in digest.not_monitored]
+    return _section_title(NOT_MONITORED_TITLE) + _table((("Kind", 120), ("Pipeline", 200), ("What differs", 0)), rows)
+
+
+def _not_monitored_card(digest: Digest) -> list[dict[str, Any]]:
+    if not digest.not_monitored:
+        return []
+    shown = digest.not_monitored[:CARD_MAX_PIPELINES]
+    blocks = [_rich(_run(NOT_MONITORED_TITLE, weight="Bolder"), spacing="Medium")]
+    blocks += [
+        _rich(_run(one_line(f.pipeline), weight="Bolder"), _run(f"  {one_line(f.detail)}", isSubtle=True))
+        for f in shown
+    ]
+    if len(digest.not_monitored) > len(shown):
+        blocks.append(
+            _rich(_run(f"… and {len(digest.not_monitored) - len(shown)} more in the e-mail digest", isSubtle=True))
+        )
+    return blocks
 
 
 def _pipeline_text(line: PipelineLine | Event, status: str, what: str) -> str:
@@ -262,6 +297,7 @@ def _digest_html(digest: Digest) -> str:
         parts.append(_table(_PIPELINE_COLUMNS, rows))
     else:
         parts.append(f'<p style="margin:0;{_FONT}font-size:13px;">No KO or WARNING pipeline.</p>')
+    parts.append(_not_monitored_html(digest))
     return "".join(parts)
 
 
@@ -410,4 +446,4 @@ def _card_digest(digest: Digest) -> list[dict[str, Any]]:
             blocks.append(_rich(_run(f"… and {more} more in the e-mail digest and the report", isSubtle=True)))
     else:
         blocks.append(_rich(_run("No KO or WARNING pipeline."), spacing="Medium"))
-    return blocks
+    return blocks + _not_monitored_card(digest)

@@ -31,8 +31,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from monitoring.config import UNASSIGNED_FLOW
+from monitoring.factory.drift import DriftFinding, drift_of_date
 from monitoring.rules import KO, OK, PENDING, REASONS, STATUS_COLORS, STATUS_SEVERITY, WARNING
-from monitoring.tables import FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_DAILY_STATUS, PIPELINE_KPI
+from monitoring.tables import CONFIG_DRIFT, FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_DAILY_STATUS, PIPELINE_KPI
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -151,6 +152,7 @@ class ReportData:
     pipelines: tuple[PipelineDay, ...]
     flow_kpis: tuple[KpiRow, ...] = ()
     pipeline_kpis: tuple[KpiRow, ...] = ()
+    not_monitored: tuple[DriftFinding, ...] = ()  # gold/config_drift of business_date (source.factory)
 
     @property
     def dates(self) -> tuple[date, ...]:
@@ -230,6 +232,7 @@ def load_report_data(spark: SparkSession, storage: Storage, business_date: date 
     pipeline_rows = collect_records(storage.read(PIPELINE_DAILY_STATUS).where(in_window), PipelineDay)
     flow_kpis = collect_records(storage.read(FLOW_KPI).where(kpi_history(shown)), KpiRow)
     pipeline_kpis = collect_records(storage.read(PIPELINE_KPI).where(kpi_history(shown)), KpiRow)
+    drift = drift_of_date(storage.read(CONFIG_DRIFT), shown).collect()
     evaluations = [row.evaluated_at for row in (*flow_rows, *pipeline_rows)]
     return ReportData(
         business_date=shown,
@@ -239,6 +242,7 @@ def load_report_data(spark: SparkSession, storage: Storage, business_date: date 
         pipelines=tuple(sorted(pipeline_rows, key=pipeline_sort_key)),
         flow_kpis=tuple(sorted(flow_kpis, key=kpi_sort_key)),
         pipeline_kpis=tuple(sorted(pipeline_kpis, key=kpi_sort_key)),
+        not_monitored=tuple(DriftFinding(r.kind, r.pipeline_name, r.detail) for r in drift),
     )
 
 
@@ -591,6 +595,19 @@ def day_overview_html(data: ReportData, layout: Layout, day: date) -> str:
     <div class="cards">{cards}</div><p class="js-empty quiet" hidden>No flow matches the filters.</p></section>
   <section class="panel js-scope"><h2>Needs attention</h2>{attention_html(pipelines, rank)}</section>
 </section>"""
+
+
+def not_monitored_html(data: ReportData) -> str:
+    """What the config misses of the factory on the report's date (gold/config_drift); nothing when it agrees."""
+    if not data.not_monitored:
+        return ""
+    items = "".join(
+        f'<li><span class="name">{esc(f.pipeline)}</span><span class="codes">{esc(f.kind)}</span>'
+        f'<div class="detail">{esc(f.detail)}</div></li>'
+        for f in data.not_monitored
+    )
+    return f"""<section class="panel" id="not-monitored"><h2>Not monitored: the config and the factory disagree</h2>
+  <ul class="attention">{items}</ul></section>"""
 
 
 def error_html(row: PipelineDay) -> str:
@@ -1104,6 +1121,7 @@ def render_report(data: ReportData, now: datetime) -> str:
             toolbar_html(data, layout),
             "<main>",
             *(day_overview_html(data, layout, day) for day in newest_first),
+            not_monitored_html(data),
             heatmap_html(layout),
             *(day_pipelines_html(data, layout, day) for day in newest_first),
             trends_html(data, layout, figures),

@@ -315,3 +315,25 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     FLOW_KPI,
     PIPELINE_KPI,
 )
+
+# Written by the job when source.factory is set (monitoring.factory.drift): what the config misses of the factory.
+CONFIG_DRIFT = TableSpec(
+    "gold/config_drift",
+    "Where monitoring.yml and the Data Factory's definitions disagree, as found on each date: "
+    "one row per (business_date, kind, pipeline_name).",
+    T.StructType(
+        [
+            _col("business_date", D, "Local date (configured time zone) the check ran for.", False),
+            _col(
+                "kind",
+                S,
+                "unmonitored (a started trigger runs it, no flow lists it), unknown_pipeline (a flow lists it, the "
+                "factory has none), schedule (the config's schedule is not the trigger's), stopped_trigger.",
+                False,
+            ),
+            _col("pipeline_name", S, "The pipeline concerned.", False),
+            _col("detail", S, "One readable sentence: what differs, and where.", False),
+            _col("evaluated_at", TS, "When the job compared them, UTC.", False),
+        ]
+    ),
+)
