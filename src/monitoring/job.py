@@ -194,6 +194,38 @@ def run_job(
         ) from error
 
 
+def evaluate_and_settle(
+    spark: SparkSession,
+    storage: Storage,
+    config: Config,
+    dates: DateRange,
+    as_of: datetime,
+    now: datetime,
+    nightly: bool,
+    progress: Progress,
+) -> tuple[Evaluation, list[Row], list[Row]]:
+    """Evaluate ``dates`` (the nightly run: and everything owed), then settle what is owed. The nightly run deletes
+    what it worked off and records the dates it left pending and the day it reached, in one commit; a run of
+    explicit dates records its pending dates and leaves the later dates to the next night."""
+    today = local_today(config, as_of)
+    owed = Owed.read(storage, today, as_of) if nightly else None
+    if owed is not None:
+        dates = nightly_range(storage, config, dates, owed, progress)
+    evaluation = Evaluation(dates.first, dates.last, as_of, now, config.timezone)
+    pipeline_rows, flow_rows, pending = evaluate_dates(spark, storage, config, evaluation, progress)
+    still_owed = owed_by_pending(pending, now)
+    day_after = dates.last + timedelta(days=1)
+    if owed is not None:
+        reached = owed_row(spark, day_after, NOT_EVALUATED_YET, f"nightly evaluation reached {dates.last}", now)
+        settle_owed(storage, owed, dates.first, dates.last, as_of, still_owed.unionByName(reached))
+    else:
+        if day_after <= today:  # later dates' streaks and baselines may have moved: the next night's work
+            detail = f"dates {dates.first} to {dates.last} evaluated on request"
+            still_owed = still_owed.unionByName(owed_row(spark, day_after, AFTER_EXPLICIT_DATES, detail, now))
+        record_owed(storage, still_owed)
+    return evaluation, pipeline_rows, flow_rows
+
+
 def _run_steps(
     spark: SparkSession,
     config: Config,
@@ -219,22 +251,9 @@ def _run_steps(
     checkpoint("ingested")
     evaluation, pipeline_rows, flow_rows = None, [], []
     if "evaluate" in steps:
-        today = local_today(config, as_of)
-        owed = Owed.read(storage, today, as_of)
-        if catch_up:
-            dates = nightly_range(storage, config, dates, owed, progress)
-        evaluation = Evaluation(dates.first, dates.last, as_of, now, config.timezone)
-        pipeline_rows, flow_rows, pending = evaluate_dates(spark, storage, config, evaluation, progress)
-        still_owed = owed_by_pending(pending, now)
-        day_after = dates.last + timedelta(days=1)
-        if catch_up:
-            reached = owed_row(spark, day_after, NOT_EVALUATED_YET, f"nightly evaluation reached {dates.last}", now)
-            settle_owed(storage, owed, dates.first, dates.last, as_of, still_owed.unionByName(reached))
-        else:
-            if day_after <= today:  # later dates' streaks and baselines may have moved: the next night's
-                detail = f"dates {dates.first} to {dates.last} evaluated on request"
-                still_owed = still_owed.unionByName(owed_row(spark, day_after, AFTER_EXPLICIT_DATES, detail, now))
-            record_owed(storage, still_owed)
+        evaluation, pipeline_rows, flow_rows = evaluate_and_settle(
+            spark, storage, config, dates, as_of, now, catch_up, progress
+        )
         if config.source.factory:  # after the statuses: a factory that cannot be read fails the night, loudly, last
             from monitoring.factory.drift import write_config_drift
 
