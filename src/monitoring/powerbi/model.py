@@ -145,6 +145,8 @@ class DatabricksSource:
     catalog: str = "main"
     schema: str = "pipeline_monitoring"
 
+    # Not "Catalog"/"Schema": inside the options record [Catalog = ...] that name would be the field itself.
+
     def parameters(self) -> tuple[Parameter, ...]:
         return (
             Parameter(
@@ -156,16 +158,16 @@ class DatabricksSource:
             Parameter(
                 "HttpPath", "Text", m_text(self.http_path), "HTTP path of the SQL warehouse (Connection details)."
             ),
-            Parameter("Catalog", "Text", m_text(self.catalog), "Unity Catalog catalog of the job's tables."),
-            Parameter("Schema", "Text", m_text(self.schema), "Schema of the job's tables."),
+            Parameter("CatalogName", "Text", m_text(self.catalog), "Unity Catalog catalog of the job's tables."),
+            Parameter("SchemaName", "Text", m_text(self.schema), "Schema of the job's tables."),
         )
 
     def table_steps(self, table: TableSpec) -> list[tuple[str, str]]:
         short_name = table.name.rsplit("/", 1)[-1]
         return [
-            ("Source", "Databricks.Catalogs(ServerHostname, HttpPath, [Catalog = Catalog, Database = Schema])"),
-            ("CatalogData", 'Source{[Name = Catalog, Kind = "Database"]}[Data]'),
-            ("SchemaData", 'CatalogData{[Name = Schema, Kind = "Schema"]}[Data]'),
+            ("Source", "Databricks.Catalogs(ServerHostname, HttpPath, [Catalog = CatalogName, Database = SchemaName])"),
+            ("CatalogData", 'Source{[Name = CatalogName, Kind = "Database"]}[Data]'),
+            ("SchemaData", 'CatalogData{[Name = SchemaName, Kind = "Schema"]}[Data]'),
             ("Rows", f'SchemaData{{[Name = {m_text(short_name)}, Kind = "Table"]}}[Data]'),
         ]
 
@@ -244,7 +246,9 @@ def _columns(spec: TableSpec) -> tuple[Column, ...]:
     for spec_field in spec.schema.fields:
         kind = type(spec_field.dataType)
         if kind not in _DATA_TYPES:
-            raise ValueError(f"{spec.name}.{spec_field.name}: no Power BI type for {spec_field.dataType.simpleString()}")
+            raise ValueError(
+                f"{spec.name}.{spec_field.name}: no Power BI type for {spec_field.dataType.simpleString()}"
+            )
         format_string = PERCENT_FORMAT if spec_field.name in PERCENT_COLUMNS else _FORMATS.get(kind)
         columns.append(
             Column(
@@ -288,13 +292,14 @@ def _imported_table(spec: TableSpec, source: ModelSource, measures: tuple[Measur
 
 
 def _date_table() -> Table:
-    first = " ,\n".join(f"        MIN ( {short_name(t)}[{BUSINESS_DATE}] )" for t in DAILY_TABLES)
-    last = " ,\n".join(f"        MAX ( {short_name(t)}[{BUSINESS_DATE}] )" for t in DAILY_TABLES)
+    dates = ",\n".join(f"            DISTINCT ( {short_name(t)}[{BUSINESS_DATE}] )" for t in DAILY_TABLES)
+    every_date = f"UNION (\n{dates}\n        )"
     # No status logic: a calendar over the evaluated dates (today when nothing is loaded yet), whose weeks start
     # on Monday like the KPI periods.
     dax = (
-        f"VAR FirstDay =\n    COALESCE (\n{first},\n        TODAY ()\n    )\n"
-        f"VAR LastDay =\n    COALESCE (\n{last},\n        TODAY ()\n    )\n"
+        f"VAR Dates =\n    {every_date}\n"
+        f"VAR FirstDay = COALESCE ( MINX ( Dates, [{BUSINESS_DATE}] ), TODAY () )\n"
+        f"VAR LastDay = COALESCE ( MAXX ( Dates, [{BUSINESS_DATE}] ), TODAY () )\n"
         "RETURN\n    ADDCOLUMNS (\n        CALENDAR ( FirstDay, LastDay ),\n"
         '        "Week start", [Date] - WEEKDAY ( [Date], 2 ) + 1,\n'
         '        "Month start", DATE ( YEAR ( [Date] ), MONTH ( [Date] ), 1 ),\n'
@@ -303,8 +308,16 @@ def _date_table() -> Table:
     )
     columns = (
         Column("Date", "dateTime", "One row per day of the evaluated dates.", "[Date]", "yyyy-mm-dd", is_key=True),
-        Column("Week start", "dateTime", "Monday of the week (a weekly KPI's period_start).", "[Week start]", "yyyy-mm-dd"),
-        Column("Month start", "dateTime", "First day of the month (a monthly KPI's period_start).", "[Month start]", "yyyy-mm-dd"),
+        Column(
+            "Week start", "dateTime", "Monday of the week (a weekly KPI's period_start).", "[Week start]", "yyyy-mm-dd"
+        ),
+        Column(
+            "Month start",
+            "dateTime",
+            "First day of the month (a monthly KPI's period_start).",
+            "[Month start]",
+            "yyyy-mm-dd",
+        ),
         Column("Weekday", "string", "Mon, Tue, ...", "[Weekday]"),
         Column("Is weekend", "boolean", "Saturday or Sunday.", "[Is weekend]"),
     )
@@ -362,7 +375,9 @@ def _measures() -> dict[TableSpec, tuple[Measure, ...]]:
             "1 for the rows of the newest date in the selection: the Today page filters on it.",
             "0",
         ),
-        Measure("Shown date", f"MAX ( {fd}[{BUSINESS_DATE}] )", "The newest evaluated date in the selection.", "yyyy-mm-dd"),
+        Measure(
+            "Shown date", f"MAX ( {fd}[{BUSINESS_DATE}] )", "The newest evaluated date in the selection.", "yyyy-mm-dd"
+        ),
         Measure(
             "Evaluated at (UTC)",
             f"MAX ( {fd}[{EVALUATED_AT}] )",
@@ -371,7 +386,9 @@ def _measures() -> dict[TableSpec, tuple[Measure, ...]]:
         ),
     )
     pipeline_daily = (
-        Measure("Pipeline status", f"SELECTEDVALUE ( {pd}[status] )", "The status the job wrote for one pipeline and day."),
+        Measure(
+            "Pipeline status", f"SELECTEDVALUE ( {pd}[status] )", "The status the job wrote for one pipeline and day."
+        ),
         Measure(
             "Pipeline colour",
             f"SELECTEDVALUE ( {pd}[status_color] )",
@@ -445,4 +462,3 @@ def build_model(source: ModelSource) -> SemanticModel:
         relationships=_relationships(),
         parameters=(*source.parameters(), *RANGE_PARAMETERS),
     )
-

@@ -88,9 +88,7 @@ EACH_VALUE = {"data": [{"dataViewWildcard": {"matchingOption": 1}}]}  # per cell
 
 def projections(fields: list[Field]) -> dict[str, Any]:
     return {
-        "projections": [
-            {"field": f.expression(), "queryRef": f.query_ref, "nativeQueryRef": f.name} for f in fields
-        ]
+        "projections": [{"field": f.expression(), "queryRef": f.query_ref, "nativeQueryRef": f.name} for f in fields]
     }
 
 
@@ -124,7 +122,13 @@ def measure_is_one_filter(name: str, field: Field) -> dict[str, Any]:
 def last_days_filter(name: str, field: Field, days: int) -> dict[str, Any]:
     """A relative date filter: the last `days` days up to today, as Desktop writes 'is in the last N days'."""
     now = {"Now": {}}
-    lower = {"DateAdd": {"Expression": {"DateAdd": {"Expression": now, "Amount": 1, "TimeUnit": 0}}, "Amount": -days, "TimeUnit": 0}}
+    lower = {
+        "DateAdd": {
+            "Expression": {"DateAdd": {"Expression": now, "Amount": 1, "TimeUnit": 0}},
+            "Amount": -days,
+            "TimeUnit": 0,
+        }
+    }
     condition = {
         "Condition": {
             "Between": {
@@ -160,7 +164,9 @@ class Visual:
         if self.objects:
             visual["objects"] = self.objects
         if self.title:
-            visual["visualContainerObjects"] = {"title": [{"properties": {"show": literal("true"), "text": text(self.title)}}]}
+            visual["visualContainerObjects"] = {
+                "title": [{"properties": {"show": literal("true"), "text": text(self.title)}}]
+            }
         visual["drillFilterOtherVisuals"] = True
         container: dict[str, Any] = {
             "$schema": VISUAL_SCHEMA,
@@ -257,7 +263,12 @@ def today_page() -> Page:
         title="Flows on the newest date of the selection",
         objects={
             # One card per flow: its accent bar and its status take the colour the job wrote.
-            "card": [{"properties": {"barShow": literal("true"), "barColor": solid(first_value(colour))}, "selector": EACH_VALUE}],
+            "card": [
+                {
+                    "properties": {"barShow": literal("true"), "barColor": solid(first_value(colour))},
+                    "selector": EACH_VALUE,
+                }
+            ],
             "dataLabels": [
                 {
                     "properties": {"color": solid(first_value(colour))},
@@ -351,7 +362,10 @@ def trends_page() -> Page:
                 616,
                 300,
                 "lineChart",
-                {"Category": projections([period]), "Y": projections([measure(FK, "Availability"), measure(FK, "On-time rate")])},
+                {
+                    "Category": projections([period]),
+                    "Y": projections([measure(FK, "Availability"), measure(FK, "On-time rate")]),
+                },
                 title=f"Availability and on-time rate per {grain}",
                 filters=only,
                 sort=((period, "Ascending"),),

@@ -49,7 +49,10 @@ def _column(column: Column) -> list[str]:
 
 
 def _measure(measure: Measure) -> list[str]:
-    lines = [*_description(measure.description, 1), *_expression(f"measure {name(measure.name)}", measure.expression, 1)]
+    lines = [
+        *_description(measure.description, 1),
+        *_expression(f"measure {name(measure.name)}", measure.expression, 1),
+    ]
     if measure.format_string:
         lines.append(f"\t\tformatString: {measure.format_string}")
     return lines
