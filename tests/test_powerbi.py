@@ -23,6 +23,7 @@ from letin.m.syntax import MSyntaxError
 from letin.m.validate import validate_expression
 from pbi_parsers import dax
 from pbi_parsers.dax.exprs import ColumnExpression, MeasureExpression
+from pyspark.sql import SparkSession
 from referencing import Registry, Resource
 
 from monitoring.cli import main
@@ -416,3 +417,17 @@ def test_the_daily_tables_refresh_incrementally_and_detect_changes() -> None:
         ), name
         assert "List.Max(InRange[evaluated_at])" in policy.polling_expression
         assert model.table(name).source == policy.source_expression
+
+
+@pytest.mark.slow
+def test_the_demo_variant_reads_the_demo_lakehouse_tables(demo_lakehouse, spark: SparkSession) -> None:
+    """The Delta variant's folders are the lakehouse's tables, whose stored columns are the model's."""
+    model = build_model(DeltaFolderSource(str(demo_lakehouse.lakehouse)))
+    for spec in IMPORTED_TABLES:
+        folder = demo_lakehouse.lakehouse / spec.name
+        assert (folder / "_delta_log").is_dir(), folder
+        assert f'Folder.Contents(LakehouseFolder & "/{spec.name}")' in model.table(short_name(spec)).source
+        stored = spark.read.format("delta").load(str(folder)).schema
+        assert [(f.name, SPEC_TYPES[f.dataType.simpleString()]) for f in stored] == [
+            (c.name, c.data_type) for c in model.table(short_name(spec)).columns
+        ]
