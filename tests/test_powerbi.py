@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,14 @@ from letin.m.validate import validate_expression
 from pbi_parsers import dax
 from pbi_parsers.dax.exprs import ColumnExpression, MeasureExpression
 from pyspark.sql import SparkSession
+from pyspark.sql import types as T
 from referencing import Registry, Resource
 
 from monitoring.cli import main
 from monitoring.powerbi import PROJECT_NAME, DatabricksSource, DeltaFolderSource, build_model, project_files
+from monitoring.powerbi import model as model_module
 from monitoring.powerbi.model import IMPORTED_TABLES, SemanticModel, short_name
-from monitoring.tables import TableSpec
+from monitoring.tables import FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_DAILY_STATUS, PIPELINE_KPI, TableSpec
 
 REPO = Path(__file__).resolve().parent.parent
 COMMITTED = REPO / "powerbi"
@@ -431,3 +434,26 @@ def test_the_demo_variant_reads_the_demo_lakehouse_tables(demo_lakehouse, spark:
         assert [(f.name, SPEC_TYPES[f.dataType.simpleString()]) for f in stored] == [
             (c.name, c.data_type) for c in model.table(short_name(spec)).columns
         ]
+
+
+def with_columns(spec: TableSpec, rename: dict[str, str], extra: list[T.StructField]) -> TableSpec:
+    fields = [T.StructField(rename.get(f.name, f.name), f.dataType, f.nullable, f.metadata) for f in spec.schema]
+    return replace(spec, schema=T.StructType(fields + extra))
+
+
+def test_a_new_gold_column_flows_into_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    added = T.StructField("config_hash", T.StringType(), True, {"comment": "Hash of the flow's configuration."})
+    grown = with_columns(FLOW_KPI, {}, [added])
+    monkeypatch.setattr(model_module, "KPI_TABLES", (grown, PIPELINE_KPI))
+    monkeypatch.setattr(model_module, "IMPORTED_TABLES", (*model_module.DAILY_TABLES, grown, PIPELINE_KPI))
+    files = project_files(DatabricksSource())
+    text = files[f"{PROJECT_NAME}.SemanticModel/definition/tables/flow_kpi.tmdl"]
+    assert "\t/// Hash of the flow's configuration.\n\tcolumn config_hash\n\t\tdataType: string\n" in text
+
+
+def test_a_renamed_gold_column_the_model_needs_stops_the_generator(monkeypatch: pytest.MonkeyPatch) -> None:
+    renamed = with_columns(FLOW_DAILY_STATUS, {"evaluated_at": "computed_at"}, [])
+    monkeypatch.setattr(model_module, "DAILY_TABLES", (renamed, PIPELINE_DAILY_STATUS))
+    monkeypatch.setattr(model_module, "IMPORTED_TABLES", (renamed, PIPELINE_DAILY_STATUS, *model_module.KPI_TABLES))
+    with pytest.raises(ValueError, match="gold/flow_daily_status has no column evaluated_at"):
+        build_model(DatabricksSource())

@@ -343,7 +343,7 @@ def _flow_table() -> Table:
     )
 
 
-def _measures() -> dict[TableSpec, tuple[Measure, ...]]:
+def _measures() -> dict[str, tuple[Measure, ...]]:
     """Thin measures: they pick, count and average what the job wrote. None of them decides a status."""
     fd, pd, fk, pk = (short_name(t) for t in (FLOW_DAILY_STATUS, PIPELINE_DAILY_STATUS, FLOW_KPI, PIPELINE_KPI))
 
@@ -429,10 +429,10 @@ def _measures() -> dict[TableSpec, tuple[Measure, ...]]:
         )
 
     return {
-        FLOW_DAILY_STATUS: flow_daily,
-        PIPELINE_DAILY_STATUS: pipeline_daily,
-        FLOW_KPI: kpi(fk, ""),
-        PIPELINE_KPI: kpi(pk, "Pipeline "),
+        fd: flow_daily,
+        pd: pipeline_daily,
+        fk: kpi(fk, ""),
+        pk: kpi(pk, "Pipeline "),
     }
 
 
@@ -453,7 +453,7 @@ def build_model(source: ModelSource) -> SemanticModel:
         raise ValueError(f"percentage format for unknown columns: {', '.join(sorted(unknown))}")
     measures = _measures()
     tables = (
-        *(_imported_table(spec, source, measures[spec]) for spec in IMPORTED_TABLES),
+        *(_imported_table(spec, source, measures[short_name(spec)]) for spec in IMPORTED_TABLES),
         _date_table(),
         _flow_table(),
     )
