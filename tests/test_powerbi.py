@@ -210,7 +210,7 @@ def test_the_tmdl_reads_back_as_the_model(project: tuple[Path, SemanticModel]) -
     [
         ("\tcolumn status\n\t\tdataType: string", "\tcolumn status\n\tdataType: string"),  # property dedented
         ("\tcolumn reason\n", "\tcolum reason\n"),  # misspelt keyword
-        ("\tmeasure 'Flows KO' = ", "\tmeasure 'Flows KO' "),  # no '='
+        ("\tmeasure 'Flow status' = ", "\tmeasure 'Flow status' "),  # no '='
         ("\tpartition flow_daily_status = m\n\t\tmode: import", "\tpartition flow_daily_status = m\n\tmode: import"),
     ],
 )

@@ -292,15 +292,19 @@ def _imported_table(spec: TableSpec, source: ModelSource, measures: tuple[Measur
 
 
 def _date_table() -> Table:
-    dates = ",\n".join(f"            DISTINCT ( {short_name(t)}[{BUSINESS_DATE}] )" for t in DAILY_TABLES)
-    every_date = f"UNION (\n{dates}\n        )"
+    dates = ",\n".join(f"        DISTINCT ( {short_name(t)}[{BUSINESS_DATE}] )" for t in DAILY_TABLES)
+    every_date = f"UNION (\n{dates}\n    )"
     # No status logic: a calendar over the evaluated dates (today when nothing is loaded yet), whose weeks start
     # on Monday like the KPI periods.
     dax = (
         f"VAR Dates =\n    {every_date}\n"
         f"VAR FirstDay = COALESCE ( MINX ( Dates, [{BUSINESS_DATE}] ), TODAY () )\n"
         f"VAR LastDay = COALESCE ( MAXX ( Dates, [{BUSINESS_DATE}] ), TODAY () )\n"
-        "RETURN\n    ADDCOLUMNS (\n        CALENDAR ( FirstDay, LastDay ),\n"
+        # From the first period that holds FirstDay (its week may start in the month before), so every KPI
+        # row's period_start has its day.
+        "VAR FirstPeriod =\n"
+        "    MIN ( FirstDay - WEEKDAY ( FirstDay, 2 ) + 1, DATE ( YEAR ( FirstDay ), MONTH ( FirstDay ), 1 ) )\n"
+        "RETURN\n    ADDCOLUMNS (\n        CALENDAR ( FirstPeriod, LastDay ),\n"
         '        "Week start", [Date] - WEEKDAY ( [Date], 2 ) + 1,\n'
         '        "Month start", DATE ( YEAR ( [Date] ), MONTH ( [Date] ), 1 ),\n'
         '        "Weekday", FORMAT ( [Date], "ddd" ),\n'
@@ -348,7 +352,13 @@ def _measures() -> dict[str, tuple[Measure, ...]]:
     fd, pd, fk, pk = (short_name(t) for t in (FLOW_DAILY_STATUS, PIPELINE_DAILY_STATUS, FLOW_KPI, PIPELINE_KPI))
 
     def rows_with_status(table: str, status: str) -> str:
-        return f'CALCULATE ( COUNTROWS ( {table} ), KEEPFILTERS ( {table}[status] = "{status}" ) )'
+        # On the newest date of the selection, the day the Today page shows.
+        return (
+            f"VAR Newest = MAX ( {table}[{BUSINESS_DATE}] )\n"
+            f"RETURN\n    CALCULATE (\n        COUNTROWS ( {table} ),\n"
+            f'        KEEPFILTERS ( {table}[status] = "{status}" ),\n'
+            f"        KEEPFILTERS ( {table}[{BUSINESS_DATE}] = Newest )\n    )"
+        )
 
     def is_newest_date(table: str) -> str:
         # Date logic only: 1 on the newest business date within the slicers' selection (the day a page shows).
@@ -367,8 +377,15 @@ def _measures() -> dict[str, tuple[Measure, ...]]:
             f"SELECTEDVALUE ( {fd}[status_color] )",
             "status_color of one flow and day: the colour of its card (blank when several are selected).",
         ),
-        Measure("Flows KO", rows_with_status(fd, "KO"), "Flow-days the job marked KO.", "0"),
-        Measure("Flows WARNING", rows_with_status(fd, "WARNING"), "Flow-days the job marked WARNING.", "0"),
+        Measure(
+            "Flows KO", rows_with_status(fd, "KO"), "Flows the job marked KO on the newest date of the selection.", "0"
+        ),
+        Measure(
+            "Flows WARNING",
+            rows_with_status(fd, "WARNING"),
+            "Flows the job marked WARNING on the newest date of the selection.",
+            "0",
+        ),
         Measure(
             "Is newest flow date",
             is_newest_date(fd),
@@ -394,8 +411,18 @@ def _measures() -> dict[str, tuple[Measure, ...]]:
             f"SELECTEDVALUE ( {pd}[status_color] )",
             "status_color of one pipeline and day (blank when several are selected).",
         ),
-        Measure("Pipelines KO", rows_with_status(pd, "KO"), "Pipeline-days the job marked KO.", "0"),
-        Measure("Pipelines WARNING", rows_with_status(pd, "WARNING"), "Pipeline-days the job marked WARNING.", "0"),
+        Measure(
+            "Pipelines KO",
+            rows_with_status(pd, "KO"),
+            "Pipelines the job marked KO on the newest date of the selection.",
+            "0",
+        ),
+        Measure(
+            "Pipelines WARNING",
+            rows_with_status(pd, "WARNING"),
+            "Pipelines the job marked WARNING on the newest date of the selection.",
+            "0",
+        ),
         Measure(
             "Is newest pipeline date",
             is_newest_date(pd),
