@@ -2,8 +2,9 @@
 
 Every imported column is a column of a TableSpec, with its Power BI type and the comment as its description,
 so the model cannot drift from the tables. What is Power BI's own (the Date and Flow tables, the relationships,
-the measures, the refresh policy) is declared here, and names that come from the specs are checked against them
-when the model is built: a renamed gold column fails the generator instead of breaking a visual silently.
+the measures, the refresh policy) is declared here. The columns the model itself needs are checked against the
+specs when it is built, and tests/test_powerbi.py checks every column a measure or a visual names: a renamed gold
+column fails there instead of breaking a visual silently.
 """
 
 from __future__ import annotations
@@ -90,9 +91,6 @@ class Table:
     measures: tuple[Measure, ...] = ()
     refresh_policy: RefreshPolicy | None = None
     data_category: str | None = None  # "Time" marks the date table
-
-    def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
 
 
 @dataclass(frozen=True)

@@ -79,10 +79,6 @@ def first_value(field: Field) -> dict[str, Any]:
     return {"expr": {"Aggregation": {"Expression": field.expression(), "Function": MIN}}}
 
 
-def field_value(field: Field) -> dict[str, Any]:
-    return first_value(field) if not field.is_measure else {"expr": field.expression()}
-
-
 EACH_VALUE = {"data": [{"dataViewWildcard": {"matchingOption": 1}}]}  # per cell / per card, not the total
 
 
@@ -234,7 +230,7 @@ def status_colours(status: Field, colour: Field) -> dict[str, Any]:
     return {
         "values": [
             {
-                "properties": {"backColor": solid(field_value(colour)), "fontColor": solid(literal(f"'{WHITE}'"))},
+                "properties": {"backColor": solid(first_value(colour)), "fontColor": solid(literal(f"'{WHITE}'"))},
                 "selector": selector,
             }
         ]
@@ -326,7 +322,7 @@ def pipelines_page() -> Page:
 
 
 def last_30_days_page() -> Page:
-    status, colour = measure(PD, "Pipeline status"), measure(PD, "Pipeline colour")
+    status, colour = measure(PD, "Pipeline status"), column(PD, "status_color")
     heatmap = Visual(
         "last30DaysMatrix",
         16,
