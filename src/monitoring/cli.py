@@ -172,6 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
     factory.add_argument(
         "--out", required=True, help="monitoring.yml to write; an existing one keeps its hand-set keys"
     )
+
+    powerbi = sub.add_parser("powerbi", help="write the Power BI project (PBIP: model and report) on the gold tables")
+    powerbi.add_argument("--out", required=True, help="folder to write PipelineMonitoring.pbip and its folders into")
+    powerbi.add_argument("--catalog", help="default of the CatalogName parameter (Databricks connector)")
+    powerbi.add_argument("--schema", help="default of the SchemaName parameter (Databricks connector)")
+    powerbi.add_argument(
+        "--lakehouse", help="read the path tables under this folder with the Delta Lake connector instead"
+    )
     return parser
 
 
@@ -259,6 +267,10 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
     out = lakehouse.parent / "report.html"  # next to the lakehouse: demo/report.html by default
     report = generate_report(spark, Storage(spark, config.storage), out, days=min(args.days, DEFAULT_DAYS))
     console.print(f"HTML report: {report}", markup=False)
+    from monitoring.powerbi import DeltaFolderSource, write_project
+
+    pbip = write_project(lakehouse.parent / "powerbi", DeltaFolderSource(str(lakehouse.resolve())))
+    console.print(f"Power BI project on this lakehouse (Delta Lake connector): {pbip}", markup=False)
     return EXIT_OK
 
 
@@ -337,6 +349,22 @@ def _status(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _powerbi(args: argparse.Namespace, console: Console) -> int:
+    from monitoring.powerbi import DatabricksSource, DeltaFolderSource, ModelSource, write_project
+
+    source: ModelSource
+    if args.lakehouse:
+        if args.catalog or args.schema:
+            raise UsageError("--lakehouse cannot be combined with --catalog/--schema")
+        source = DeltaFolderSource(str(Path(args.lakehouse).resolve()))
+    else:
+        defaults = DatabricksSource()
+        source = DatabricksSource(catalog=args.catalog or defaults.catalog, schema=args.schema or defaults.schema)
+    pbip = write_project(Path(args.out), source)
+    console.print(f"Power BI project: {pbip} (open it in Power BI Desktop, set the parameters, refresh)", markup=False)
+    return EXIT_OK
+
+
 def _validate(args: argparse.Namespace, console: Console) -> int:
     config = load_config(args.config)
     # Names come from the user's file: printed as text, never as rich markup.
@@ -386,6 +414,7 @@ COMMANDS = {
     "status": _status,
     "validate-config": _validate,
     "import-factory": _import_factory,
+    "powerbi": _powerbi,
 }
 
 
