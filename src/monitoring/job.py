@@ -150,16 +150,25 @@ def refresh_kpis(storage: Storage, evaluation: Evaluation, progress: Progress) -
         )
 
 
-def first_run_date(storage: Storage, config: Config) -> date | None:
-    """The oldest business date with a run (read once, before the first nightly evaluation)."""
-    return with_business_date(storage.read(PIPELINE_RUNS), config.timezone).agg(F.min("business_date")).first()[0]
+def first_run_date(storage: Storage, config: Config, window_first: date, all_history: bool) -> date | None:
+    """The first business date with a run: a night evaluates nothing before it (a factory whose logs start today
+    has no MISSING days before). None when no run is stored, or (``all_history`` false) when one starts days before
+    ``window_first``: then history starts before the window, and one partition read tells it."""
+    runs = storage.read(PIPELINE_RUNS)
+    before_window = datetime.combine(window_first - timedelta(days=2), datetime.min.time(), UTC)
+    if not all_history and runs.where(F.col("start_time") < F.lit(before_window)).limit(1).count():
+        return None
+    return with_business_date(runs, config.timezone).agg(F.min("business_date")).first()[0]
 
 
 def nightly_range(storage: Storage, config: Config, window: DateRange, owed: Owed, progress: Progress) -> DateRange:
     """The window plus everything owed: changed runs, pending rows now due, days never evaluated (all history
-    before the first nightly evaluation). No cap: what a rebuild would evaluate, the night evaluates."""
-    oldest_run = None if owed.any_nightly else first_run_date(storage, config)
-    first = first_owed_date(owed, window.first, oldest_run)
+    before the first nightly evaluation), from the first business date with a run. No cap: what a rebuild would
+    evaluate, the night evaluates."""
+    history_start = first_run_date(storage, config, window.first, all_history=not owed.any_nightly)
+    first = first_owed_date(owed, window.first, history_start)
+    if history_start is not None:
+        first = min(max(first, history_start), window.last)
     if first < window.first:
         why = "no nightly evaluation yet: all history" if not owed.any_nightly else "dates owed"
         progress(f"Catching up from {first} ({why}; `pipeline-monitor status` lists what is owed)")
