@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-heavy audit bench lint format clean
+.PHONY: venv demo test test-heavy audit bench house lint format clean
 
 venv: $(STAMP)
 
@@ -42,13 +42,20 @@ audit: venv
 		echo "make audit: NOT AUDITED - PyPI's vulnerability data ($(PYPI_JSON)) is unreachable from this machine"; \
 	fi
 
+# The house at a glance: the longest functions (tools/house.py), then the duplicated blocks (the `duplicates`
+# command of the build machines; elsewhere a line says it is missing).
+house:
+	@$(PYTHON) tools/house.py
+	@if command -v duplicates >/dev/null; then duplicates --most 20 --seconds 60; \
+	else echo "make house: no 'duplicates' command on this machine, duplicated blocks not listed"; fi
+
 lint: venv
-	$(BIN)/ruff check src tests jobs notebooks bench
-	$(BIN)/ruff format --check src tests jobs notebooks bench
+	$(BIN)/ruff check src tests jobs notebooks bench tools
+	$(BIN)/ruff format --check src tests jobs notebooks bench tools
 
 format: venv
-	$(BIN)/ruff check --fix src tests jobs notebooks bench
-	$(BIN)/ruff format src tests jobs notebooks bench
+	$(BIN)/ruff check --fix src tests jobs notebooks bench tools
+	$(BIN)/ruff format src tests jobs notebooks bench tools
 
 clean:
 	rm -rf $(VENV) demo build dist src/*.egg-info .pytest_cache .ruff_cache
