@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-heavy audit bench house lint format clean
+.PHONY: venv demo test browser test-heavy audit bench house lint format clean
 
 venv: $(STAMP)
 
@@ -19,8 +19,16 @@ $(STAMP): requirements.txt pyproject.toml
 demo: venv
 	$(BIN)/pipeline-monitor demo --days 30
 
-test: venv lint
+# The report's browser tests drive Debian's chromium: installed here where we may (root with apt-get, as in CI);
+# anywhere else they skip with one line saying how to get it (REQUIRE_BROWSER_TESTS=1 makes that a failure).
+test: venv lint browser
 	$(BIN)/python -m pytest -q -m "not heavy"
+
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && apt-get install -y -qq chromium; \
+	fi
 
 # Slow, large cases (crashes in subprocesses, a 1 GB blob, ...): CI runs them too, after `make test`.
 test-heavy: venv
