@@ -1,0 +1,211 @@
+"""The report's data: the gold rows of a window of business dates, filtered with Spark and collected once."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from monitoring.tables import FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_DAILY_STATUS, PIPELINE_KPI
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from monitoring.storage import Storage
+
+
+KPI_WEEKS = 13  # a quarter of weekly points: enough to see a trend, few enough to read
+KPI_MONTHS = 12
+
+
+class NoReportDataError(ValueError):
+    """The gold tables hold no business date yet: there is nothing to report on."""
+
+
+# --- the data shown: plain Python values, collected once ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlowDay:
+    """One row of gold/flow_daily_status."""
+
+    business_date: date
+    flow: str
+    status: str
+    reason: str | None
+    detail: str | None
+    pipelines_expected: int
+    pipelines_ok: int
+    pipelines_warning: int
+    pipelines_ko: int
+    start_local: str | None
+    end_local: str | None
+    duration_seconds: int | None
+    duration_hms: str | None
+    consecutive_ko_days: int
+    evaluated_at: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class PipelineDay:
+    """One row of gold/pipeline_daily_status."""
+
+    business_date: date
+    flow: str
+    pipeline_name: str
+    execution_order: int | None
+    expected: bool
+    status: str
+    reason: str | None
+    detail: str | None
+    run_count: int
+    failed_run_count: int
+    last_run_status: str | None
+    start_local: str | None
+    end_local: str | None
+    duration_seconds: int | None
+    duration_hms: str | None
+    error_message: str | None
+    failure_type: str | None
+    baseline_duration_seconds: float | None
+    duration_ratio: float | None
+    consecutive_ko_days: int
+    evaluated_at: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class KpiRow:
+    """One row of gold/flow_kpi (``pipeline_name`` None) or gold/pipeline_kpi."""
+
+    granularity: str  # week | month
+    period_start: date
+    period_end: date
+    flow: str
+    pipeline_name: str | None
+    days_expected: int
+    days_ok: int
+    days_warning: int
+    days_ko: int
+    availability: float | None
+    on_time_rate: float | None
+    duration_mean_seconds: float | None
+    duration_median_seconds: float | None
+    duration_p90_seconds: float | None
+    max_ko_streak: int
+    availability_change: float | None
+    on_time_rate_change: float | None
+    duration_mean_change_seconds: float | None
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What one report shows: the window of ``days`` business dates ending at ``business_date``."""
+
+    business_date: date
+    days: int
+    evaluated_at: datetime | None  # newest evaluated_at of the rows of the window (UTC); None without rows
+    flows: tuple[FlowDay, ...]
+    pipelines: tuple[PipelineDay, ...]
+    flow_kpis: tuple[KpiRow, ...] = ()
+    pipeline_kpis: tuple[KpiRow, ...] = ()
+
+    @property
+    def dates(self) -> tuple[date, ...]:
+        """The window's business dates, oldest first."""
+        return tuple(self.business_date - timedelta(days=offset) for offset in reversed(range(self.days)))
+
+
+# --- loading: filter with Spark, collect small aggregated rows --------------------------------------
+
+Record = TypeVar("Record", FlowDay, PipelineDay, KpiRow)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _plain(value: Any) -> Any:
+    # NaN cannot go into JSON, and means "no value" in these tables anyway.
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def collect_records(df: DataFrame, record: type[Record]) -> list[Record]:
+    """The record's columns of ``df`` as dataclasses; a column the table lacks (pipeline_name in flow_kpi) is None.
+
+    Timestamps travel as epoch microseconds: a collected TIMESTAMP becomes a naive datetime in the driver's
+    local zone, which would shift evaluated_at on any machine not set to UTC.
+    """
+    columns = []
+    for item in fields(record):
+        if item.name not in df.columns:
+            columns.append(F.lit(None).alias(item.name))
+        elif item.name == "evaluated_at":
+            columns.append(F.unix_micros(item.name).alias(item.name))
+        else:
+            columns.append(F.col(item.name))
+    records = []
+    for row in df.select(*columns).collect():
+        values = {name: _plain(value) for name, value in row.asDict().items()}
+        if "evaluated_at" in values:
+            values["evaluated_at"] = EPOCH + timedelta(microseconds=values["evaluated_at"])
+        records.append(record(**values))
+    return records
+
+
+def newest_business_date(flows: DataFrame) -> date | None:
+    return flows.agg(F.max("business_date")).first()[0]
+
+
+def month_start(day: date, months_before: int = 0) -> date:
+    index = day.year * 12 + day.month - 1 - months_before
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def kpi_history(shown: date) -> Column:
+    """The KPI periods the charts show: the last KPI_WEEKS weeks and KPI_MONTHS months up to ``shown``."""
+    first_week = shown - timedelta(days=shown.weekday(), weeks=KPI_WEEKS - 1)
+    first_month = month_start(shown, KPI_MONTHS - 1)
+    period = F.col("period_start")
+    weeks = (F.col("granularity") == "week") & period.between(F.lit(first_week), F.lit(shown))
+    months = (F.col("granularity") == "month") & period.between(F.lit(first_month), F.lit(shown))
+    return weeks | months
+
+
+def load_report_data(spark: SparkSession, storage: Storage, business_date: date | None, days: int) -> ReportData:
+    """The gold rows of the ``days`` business dates ending at ``business_date`` (default: the newest one).
+
+    ``spark`` is the session ``storage`` reads with; it is passed explicitly like everywhere in the package.
+    KPI tables that have not been written yet read as empty, and the report says "no data yet".
+    """
+    if days < 1:
+        raise ValueError(f"days must be at least 1, not {days}")
+    flows = storage.read(FLOW_DAILY_STATUS)
+    shown = business_date or newest_business_date(flows)
+    if shown is None:
+        raise NoReportDataError(
+            f"no business date has been evaluated yet in {storage.location(FLOW_DAILY_STATUS)}: run the job first"
+        )
+    in_window = F.col("business_date").between(F.lit(shown - timedelta(days=days - 1)), F.lit(shown))
+    flow_rows = collect_records(flows.where(in_window), FlowDay)
+    pipeline_rows = collect_records(storage.read(PIPELINE_DAILY_STATUS).where(in_window), PipelineDay)
+    flow_kpis = collect_records(storage.read(FLOW_KPI).where(kpi_history(shown)), KpiRow)
+    pipeline_kpis = collect_records(storage.read(PIPELINE_KPI).where(kpi_history(shown)), KpiRow)
+    evaluations = [row.evaluated_at for row in (*flow_rows, *pipeline_rows)]
+    return ReportData(
+        business_date=shown,
+        days=days,
+        evaluated_at=max(evaluations, default=None),
+        flows=tuple(sorted(flow_rows, key=lambda r: (r.business_date, r.flow))),
+        pipelines=tuple(sorted(pipeline_rows, key=pipeline_sort_key)),
+        flow_kpis=tuple(sorted(flow_kpis, key=kpi_sort_key)),
+        pipeline_kpis=tuple(sorted(pipeline_kpis, key=kpi_sort_key)),
+    )
+
+
+def pipeline_sort_key(row: PipelineDay) -> tuple[date, str, int, str]:
+    return (row.business_date, row.flow, row.execution_order or 10**6, row.pipeline_name)
+
+
+def kpi_sort_key(row: KpiRow) -> tuple[str, date, str, str]:
+    return (row.granularity, row.period_start, row.flow, row.pipeline_name or "")
