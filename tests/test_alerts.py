@@ -14,7 +14,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from monitoring.alerts import (
+from monitoring.alerts.config import (
+    ChangeTrigger,
+    DigestTrigger,
+    RetryPolicy,
+    SecretRef,
+    StreakTrigger,
+    default_alerts,
+)
+from monitoring.alerts.plan import (
     DIGEST,
     ON_CHANGE,
     RECOVERED,
@@ -29,18 +37,8 @@ from monitoring.alerts import (
     describe_alerts,
     plan_alerts,
 )
-from monitoring.config import (
-    ChangeTrigger,
-    ConfigError,
-    DigestTrigger,
-    RetryPolicy,
-    SecretRef,
-    StreakTrigger,
-    default_alerts,
-    load_config,
-    parse_config,
-)
-from monitoring.render import email_html, email_subject, plain_text, teams_card
+from monitoring.alerts.render import email_html, email_subject, plain_text, teams_card
+from monitoring.config import ConfigError, load_config, parse_config
 from monitoring.rules import STATUS_COLORS
 from support import REPO
 

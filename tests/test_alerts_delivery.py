@@ -29,8 +29,7 @@ from alert_servers import (
     smtp_server,
     webhook_server,
 )
-from monitoring.alerts import Message, PipelineDay, plan_alerts
-from monitoring.channels import (
+from monitoring.alerts.channels import (
     DeliveryError,
     EmailChannel,
     Outcome,
@@ -39,9 +38,11 @@ from monitoring.channels import (
     open_channels,
     retry_after_seconds,
 )
-from monitoring.config import EmailChannel as EmailSettings
-from monitoring.config import RetryPolicy, SecretRef, parse_config
-from monitoring.secrets import Secret, SecretError, from_environment, from_scope, mask, secret_source
+from monitoring.alerts.config import EmailChannel as EmailSettings
+from monitoring.alerts.config import RetryPolicy, SecretRef
+from monitoring.alerts.plan import Message, PipelineDay, plan_alerts
+from monitoring.alerts.secrets import Secret, SecretError, from_environment, from_scope, mask, secret_source
+from monitoring.config import parse_config
 
 PASSWORD = "pw-Zq8#smtp-9f1c2d"
 WEBHOOK_PATH = "/workflows/8f2c1a/triggers/manual/paths/invoke"

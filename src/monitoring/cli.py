@@ -270,13 +270,13 @@ def _notify(args: argparse.Namespace, console: Console) -> int:
     config = load_config(args.config).with_overrides(
         lakehouse=args.lakehouse, catalog=args.catalog, schema=args.schema, timezone=args.timezone
     )
-    from monitoring.alerts import NO_ALERTS  # pure Python: this path never imports pyspark
+    from monitoring.alerts.plan import NO_ALERTS  # pure Python: this path never imports pyspark
 
     if config.alerts is None and not args.dry_run:  # nothing to read: don't start Spark
         console.print(NO_ALERTS, markup=False)
         return EXIT_OK
+    from monitoring.alerts.notify import notify, report_lines
     from monitoring.job import local_today
-    from monitoring.notify import notify, report_lines
     from monitoring.spark import get_spark
 
     now = datetime.now(UTC)
@@ -302,7 +302,7 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
             console.print(
                 f"    {p.execution_order:>2}. {p.name} ({p.schedule.text}, due {deadline}{after})", markup=False
             )
-    from monitoring.alerts import describe_alerts  # pure Python: validate-config stays instant
+    from monitoring.alerts.plan import describe_alerts  # pure Python: validate-config stays instant
 
     for line in describe_alerts(config.alerts):
         console.print(line, markup=False)

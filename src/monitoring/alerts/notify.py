@@ -27,7 +27,9 @@ from zoneinfo import ZoneInfo
 from pyspark.sql import Column, Row, SparkSession
 from pyspark.sql import functions as F
 
-from monitoring.alerts import (
+from monitoring.alerts.channels import Sleep, deliver, open_channels
+from monitoring.alerts.config import AlertsConfig, default_alerts
+from monitoring.alerts.plan import (
     DIGEST,
     FAILED,
     FLOW_DAY_COLUMNS,
@@ -44,10 +46,9 @@ from monitoring.alerts import (
     digest_title,
     plan_alerts,
 )
-from monitoring.channels import Sleep, deliver, open_channels
-from monitoring.config import AlertsConfig, Config, default_alerts
-from monitoring.render import plain_text
-from monitoring.secrets import Secret, SecretSource, mask, secret_source
+from monitoring.alerts.render import plain_text
+from monitoring.alerts.secrets import Secret, SecretSource, mask, secret_source
+from monitoring.config import Config
 from monitoring.spark import on_databricks
 from monitoring.storage import Storage
 from monitoring.tables import ALERTS_SENT, FLOW_DAILY_STATUS, PIPELINE_DAILY_STATUS

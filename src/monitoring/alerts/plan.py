@@ -1,6 +1,6 @@
 """Which alerts a business date calls for, as pure functions of gold rows, the rules and what was already sent.
 
-No Spark and no I/O: :mod:`monitoring.notify` reads the rows and delivers the messages. Statuses are never
+No Spark and no I/O: :mod:`monitoring.alerts.notify` reads the rows and delivers the messages. Statuses are never
 recomputed here; the gold tables' ``status``, ``reason``, ``consecutive_ko_days`` are taken as they are.
 
 Vocabulary:
@@ -23,7 +23,8 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
-from monitoring.config import WEEKDAYS, AlertsConfig, ChangeTrigger, StreakTrigger
+from monitoring.alerts.config import AlertsConfig, ChangeTrigger, StreakTrigger
+from monitoring.config import WEEKDAYS
 from monitoring.rules import KO, OK, PENDING, STATUS_SEVERITY, WARNING
 
 DIGEST, ON_CHANGE, STREAK = "digest", "on_change", "streak"  # triggers

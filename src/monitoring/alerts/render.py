@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from monitoring.alerts import (
+from monitoring.alerts.plan import (
     RECOVERED,
     STREAK_EVENT,
     Digest,
