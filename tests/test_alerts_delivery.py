@@ -187,7 +187,9 @@ def test_an_untrusted_certificate_is_refused_not_retried(inbox, messages):
 
 
 def test_a_server_that_is_down_is_retried_then_reported(messages):
-    down = EmailSettings("127.0.0.1", free_port(), "starttls", SMTP_USER, ("oncall@example.com",))
+    down = EmailSettings(
+        host="127.0.0.1", port=free_port(), security="starttls", sender=SMTP_USER, recipients=("oncall@example.com",)
+    )
     sleeps = Sleeps()
     outcome = deliver(EmailChannel(down, None), messages[0], POLICY, sleeps)
     assert (outcome.sent, outcome.attempts, sleeps) == (False, 3, [2.0, 4.0])

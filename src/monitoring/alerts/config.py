@@ -6,7 +6,7 @@ import difflib
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time
 from email.utils import parseaddr
 from types import MappingProxyType
@@ -47,15 +47,17 @@ class SecretRef:
     path: str = field(default="", compare=False)  # its key path in monitoring.yml, for error messages
 
 
-@dataclass(frozen=True)
+# The dataclasses whose fields are their YAML keys are keyword-only: their field order is the order the
+# "allowed: ..." hint lists the keys in, free of the rule that fields with defaults come last.
+@dataclass(frozen=True, kw_only=True)
 class EmailChannel:
     host: str
     port: int
     security: str  # starttls | ssl | none
-    sender: str
-    recipients: tuple[str, ...]
     username: str | None = None
     password: SecretRef | None = None
+    sender: str
+    recipients: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -93,14 +95,14 @@ class StreakTrigger:
     ignore_reasons: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SubjectRule:
     """The alert rules of one pipeline, with ``alerts.overrides`` resolved (flow, then pipeline)."""
 
-    on_change: ChangeTrigger | None
-    streak: StreakTrigger | None
     mute: bool = False  # no on_change or streak alert (the digest still lists it)
     recipients: tuple[str, ...] = ()  # e-mail recipients added for alerts about this pipeline
+    on_change: ChangeTrigger | None
+    streak: StreakTrigger | None
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,14 @@ class AlertsConfig:
 
 # --- alerts parsing --------------------------------------------------------------------------------
 
+
+def _keys(record: type) -> tuple[str, ...]:
+    """A section's allowed keys: the fields of the dataclass it is parsed into, so a new option is added once."""
+    return tuple(item.name for item in fields(record))
+
+
+# Two sections are shaped unlike their dataclass, so their keys are listed: `alerts:` groups its fields under
+# channels, triggers and overrides, and a secret reference's `secret:` is SecretRef.key (its path is no key).
 _ALERTS_KEYS = (
     "secret_scope",
     "report_url",
@@ -152,15 +162,13 @@ _ALERTS_KEYS = (
     "triggers",
     "overrides",
 )
-_EMAIL_KEYS = ("host", "port", "security", "username", "password", "sender", "recipients")
 _SECRET_KEYS = ("secret", "env", "scope")
-_TRIGGER_KEYS = ("digest", "on_change", "streak")
-_FILTER_KEYS = ("ignore_failure_types", "ignore_reasons")
-_DIGEST_KEYS = ("channels", "recipients", "not_before")
-_CHANGE_KEYS = ("channels", "statuses", *_FILTER_KEYS)
-_STREAK_KEYS = ("channels", "days", "escalate_to", *_FILTER_KEYS)
-_ALERT_OVERRIDE_KEYS = ("flow", "pipeline", "mute", "recipients", "on_change", "streak")
-_RETRY_KEYS = ("attempts", "backoff_seconds", "max_wait_seconds")
+_TRIGGERS: dict[str, type[DigestTrigger | ChangeTrigger | StreakTrigger]] = {
+    "digest": DigestTrigger,
+    "on_change": ChangeTrigger,
+    "streak": StreakTrigger,
+}
+_ALERT_OVERRIDE_KEYS = ("flow", "pipeline", *_keys(SubjectRule))
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Deliberately loose (the SMTP server has the last word), but never a list, a display name or a line break.
 _ADDRESS = re.compile(r"[^@\s<>,;\"']+@[^@\s<>,;\"']+")
@@ -223,7 +231,7 @@ def _secret_ref(value: Any, path: str, default_scope: str | None) -> SecretRef:
 def _email_channel(raw: Any, default_scope: str | None) -> EmailChannel:
     path = "alerts.channels.email"
     mapping = _mapping(raw, path)
-    _check_keys(mapping, _EMAIL_KEYS, path)
+    _check_keys(mapping, _keys(EmailChannel), path)
     security = _choice(mapping, "security", SMTP_SECURITY, path)
     port = mapping.get("port", SMTP_DEFAULT_PORTS[security])
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
@@ -248,7 +256,7 @@ def _email_channel(raw: Any, default_scope: str | None) -> EmailChannel:
 def _teams_channel(raw: Any, default_scope: str | None) -> TeamsChannel:
     path = "alerts.channels.teams"
     mapping = _mapping(raw, path)
-    _check_keys(mapping, ("webhook",), path)
+    _check_keys(mapping, _keys(TeamsChannel), path)
     if "webhook" not in mapping:
         raise ConfigError(f"{path}.webhook: missing (where the webhook URL comes from: {{secret: ..., env: ...}})")
     return TeamsChannel(webhook=_secret_ref(mapping["webhook"], f"{path}.webhook", default_scope))
@@ -264,10 +272,10 @@ def _channel_names(value: Any, path: str, configured: tuple[str, ...]) -> tuple[
     return tuple(dict.fromkeys(names))
 
 
-def _trigger_updates(raw: Any, path: str, allowed: tuple[str, ...], configured: tuple[str, ...]) -> dict[str, Any]:
+def _trigger_updates(raw: Any, path: str, record: type, configured: tuple[str, ...]) -> dict[str, Any]:
     """The validated keys of a trigger mapping (whole, or partial in an override), ready for ``replace``."""
     mapping = _mapping({} if raw is None else raw, path)  # `digest:` with nothing after it: all defaults
-    _check_keys(mapping, allowed, path)
+    _check_keys(mapping, _keys(record), path)
     updates: dict[str, Any] = {}
     for key, value in mapping.items():
         key_path = f"{path}.{key}"
@@ -304,19 +312,17 @@ def _triggers(
     if "triggers" not in mapping:  # no `triggers:` at all: every trigger with its defaults
         return DigestTrigger(configured), ChangeTrigger(configured), StreakTrigger(configured)
     triggers = _mapping(mapping["triggers"], "alerts.triggers")
-    _check_keys(triggers, _TRIGGER_KEYS, "alerts.triggers")
+    _check_keys(triggers, tuple(_TRIGGERS), "alerts.triggers")
 
-    def updates(key: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-        return _trigger_updates(triggers[key], f"alerts.triggers.{key}", allowed, configured)
+    def trigger(key: str) -> Any:
+        if key not in triggers:
+            return None
+        record = _TRIGGERS[key]
+        return replace(
+            record(configured), **_trigger_updates(triggers[key], f"alerts.triggers.{key}", record, configured)
+        )
 
-    digest = on_change = streak = None
-    if "digest" in triggers:
-        digest = replace(DigestTrigger(configured), **updates("digest", _DIGEST_KEYS))
-    if "on_change" in triggers:
-        on_change = replace(ChangeTrigger(configured), **updates("on_change", _CHANGE_KEYS))
-    if "streak" in triggers:
-        streak = replace(StreakTrigger(configured), **updates("streak", _STREAK_KEYS))
-    return digest, on_change, streak
+    return trigger("digest"), trigger("on_change"), trigger("streak")
 
 
 def _quiet_days(value: Any, path: str) -> tuple[tuple[int, ...], tuple[date, ...]]:
@@ -342,7 +348,7 @@ def _quiet_days(value: Any, path: str) -> tuple[tuple[int, ...], tuple[date, ...
 
 def _retry(value: Any) -> RetryPolicy:
     mapping = _mapping(value, "alerts.retry")
-    _check_keys(mapping, _RETRY_KEYS, "alerts.retry")
+    _check_keys(mapping, _keys(RetryPolicy), "alerts.retry")
     policy = RetryPolicy()
     if "attempts" in mapping:
         policy = replace(policy, attempts=_whole(mapping["attempts"], "alerts.retry.attempts", 1, 10))
@@ -367,10 +373,10 @@ def _override_rule(
         added = _addresses(mapping["recipients"], f"{path}.recipients")
         rule = replace(rule, recipients=tuple(dict.fromkeys((*rule.recipients, *added))))
     if "on_change" in mapping:
-        updates = _trigger_updates(mapping["on_change"], f"{path}.on_change", _CHANGE_KEYS, configured)
+        updates = _trigger_updates(mapping["on_change"], f"{path}.on_change", ChangeTrigger, configured)
         rule = replace(rule, on_change=replace(rule.on_change or ChangeTrigger(configured), **updates))
     if "streak" in mapping:
-        updates = _trigger_updates(mapping["streak"], f"{path}.streak", _STREAK_KEYS, configured)
+        updates = _trigger_updates(mapping["streak"], f"{path}.streak", StreakTrigger, configured)
         rule = replace(rule, streak=replace(rule.streak or StreakTrigger(configured), **updates))
     return rule
 
