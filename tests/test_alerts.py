@@ -28,10 +28,8 @@ from monitoring.alerts.plan import (
     RECOVERED,
     SENT,
     STREAK,
-    FlowDay,
     Incident,
     Message,
-    PipelineDay,
     Plan,
     SentRecord,
     describe_alerts,
@@ -39,6 +37,7 @@ from monitoring.alerts.plan import (
 )
 from monitoring.alerts.render import email_html, email_subject, plain_text, teams_card
 from monitoring.config import ConfigError, load_config, parse_config
+from monitoring.gold import FlowDay, PipelineDay
 from monitoring.rules import STATUS_COLORS
 from support import REPO
 

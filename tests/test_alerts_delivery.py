@@ -40,9 +40,10 @@ from monitoring.alerts.channels import (
 )
 from monitoring.alerts.config import EmailChannel as EmailSettings
 from monitoring.alerts.config import RetryPolicy, SecretRef
-from monitoring.alerts.plan import Message, PipelineDay, plan_alerts
+from monitoring.alerts.plan import Message, plan_alerts
 from monitoring.alerts.secrets import Secret, SecretError, from_environment, from_scope, mask, secret_source
 from monitoring.config import parse_config
+from monitoring.gold import PipelineDay
 
 PASSWORD = "pw-Zq8#smtp-9f1c2d"
 WEBHOOK_PATH = "/workflows/8f2c1a/triggers/manual/paths/invoke"

@@ -28,6 +28,7 @@ from monitoring.alerts.plan import (
     Message,
     PipelineLine,
 )
+from monitoring.gold import reason_codes, status_color
 from monitoring.rules import KO, OK, PENDING, STATUS_COLORS, WARNING
 
 ERROR_CHARS_EMAIL = 600
@@ -49,7 +50,7 @@ def one_line(text: str | None) -> str:
 
 def reasons_text(reason: str | None) -> str:
     """'MISSING,FAILED' as people read it: 'MISSING, FAILED'."""
-    return ", ".join(code for code in one_line(reason).split(",") if code)
+    return ", ".join(reason_codes(one_line(reason)))
 
 
 def shorten(text: str | None, limit: int) -> str:
@@ -188,7 +189,7 @@ def _e(text: object) -> str:
 
 
 def _badge(status: str, label: str | None = None) -> str:
-    color = STATUS_COLORS.get(status, NO_ROW_COLOR)
+    color = status_color(status, unknown=NO_ROW_COLOR)
     return (
         f'<span style="display:inline-block;padding:2px 8px;border-radius:3px;background-color:{color};'
         f'color:#ffffff;font-weight:bold;font-size:12px;white-space:nowrap;">{_e(label or status)}</span>'

@@ -16,7 +16,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from monitoring.report.loading import FlowDay, KpiRow, NoReportDataError, PipelineDay, ReportData, load_report_data
+from monitoring.gold import FlowDay, PipelineDay
+from monitoring.report.loading import KpiRow, NoReportDataError, ReportData, load_report_data
 from monitoring.report.page import render_report, write_report
 
 if TYPE_CHECKING:

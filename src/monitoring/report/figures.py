@@ -7,9 +7,10 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from monitoring.config import UNASSIGNED_FLOW
+from monitoring.gold import PipelineDay, status_color
 from monitoring.report.layout import Layout
-from monitoring.report.loading import KpiRow, PipelineDay, ReportData
-from monitoring.report.text import NO_STATUS_COLOR, esc, hms, percent, short_date, status_color
+from monitoring.report.loading import KpiRow, ReportData
+from monitoring.report.text import NO_STATUS_COLOR, esc, hms, percent, short_date
 from monitoring.rules import OK, STATUS_SEVERITY
 
 if TYPE_CHECKING:

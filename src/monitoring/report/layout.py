@@ -10,7 +10,8 @@ from statistics import median_low
 from typing import TYPE_CHECKING
 
 from monitoring.config import UNASSIGNED_FLOW
-from monitoring.report.loading import FlowDay, PipelineDay, ReportData
+from monitoring.gold import FlowDay, PipelineDay
+from monitoring.report.loading import ReportData
 
 if TYPE_CHECKING:
     pass

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from monitoring.gold import FlowDay, PipelineDay, collect_records
 from monitoring.tables import FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_DAILY_STATUS, PIPELINE_KPI
 
 if TYPE_CHECKING:
@@ -27,54 +27,6 @@ class NoReportDataError(ValueError):
 
 
 # --- the data shown: plain Python values, collected once ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class FlowDay:
-    """One row of gold/flow_daily_status."""
-
-    business_date: date
-    flow: str
-    status: str
-    reason: str | None
-    detail: str | None
-    pipelines_expected: int
-    pipelines_ok: int
-    pipelines_warning: int
-    pipelines_ko: int
-    start_local: str | None
-    end_local: str | None
-    duration_seconds: int | None
-    duration_hms: str | None
-    consecutive_ko_days: int
-    evaluated_at: datetime  # UTC
-
-
-@dataclass(frozen=True)
-class PipelineDay:
-    """One row of gold/pipeline_daily_status."""
-
-    business_date: date
-    flow: str
-    pipeline_name: str
-    execution_order: int | None
-    expected: bool
-    status: str
-    reason: str | None
-    detail: str | None
-    run_count: int
-    failed_run_count: int
-    last_run_status: str | None
-    start_local: str | None
-    end_local: str | None
-    duration_seconds: int | None
-    duration_hms: str | None
-    error_message: str | None
-    failure_type: str | None
-    baseline_duration_seconds: float | None
-    duration_ratio: float | None
-    consecutive_ko_days: int
-    evaluated_at: datetime  # UTC
 
 
 @dataclass(frozen=True)
@@ -120,37 +72,6 @@ class ReportData:
 
 
 # --- loading: filter with Spark, collect small aggregated rows --------------------------------------
-
-Record = TypeVar("Record", FlowDay, PipelineDay, KpiRow)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _plain(value: Any) -> Any:
-    # NaN cannot go into JSON, and means "no value" in these tables anyway.
-    return None if isinstance(value, float) and math.isnan(value) else value
-
-
-def collect_records(df: DataFrame, record: type[Record]) -> list[Record]:
-    """The record's columns of ``df`` as dataclasses; a column the table lacks (pipeline_name in flow_kpi) is None.
-
-    Timestamps travel as epoch microseconds: a collected TIMESTAMP becomes a naive datetime in the driver's
-    local zone, which would shift evaluated_at on any machine not set to UTC.
-    """
-    columns = []
-    for item in fields(record):
-        if item.name not in df.columns:
-            columns.append(F.lit(None).alias(item.name))
-        elif item.name == "evaluated_at":
-            columns.append(F.unix_micros(item.name).alias(item.name))
-        else:
-            columns.append(F.col(item.name))
-    records = []
-    for row in df.select(*columns).collect():
-        values = {name: _plain(value) for name, value in row.asDict().items()}
-        if "evaluated_at" in values:
-            values["evaluated_at"] = EPOCH + timedelta(microseconds=values["evaluated_at"])
-        records.append(record(**values))
-    return records
 
 
 def newest_business_date(flows: DataFrame) -> date | None:

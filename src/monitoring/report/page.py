@@ -13,9 +13,10 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from monitoring.gold import FlowDay, PipelineDay, reason_codes, status_color
 from monitoring.report.figures import chart_figures, default_pipeline
 from monitoring.report.layout import Layout, flow_label
-from monitoring.report.loading import FlowDay, KpiRow, PipelineDay, ReportData, pipeline_sort_key
+from monitoring.report.loading import KpiRow, ReportData, pipeline_sort_key
 from monitoring.report.text import (
     NO_STATUS_COLOR,
     REASON_MEANINGS,
@@ -28,12 +29,10 @@ from monitoring.report.text import (
     is_stale,
     long_date,
     percent,
-    reason_codes,
     script_json,
     search_text,
     short_date,
     signed_points,
-    status_color,
     utc_text,
 )
 from monitoring.rules import KO, OK, PENDING, STATUS_COLORS, STATUS_SEVERITY, WARNING

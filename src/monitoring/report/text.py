@@ -7,7 +7,8 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from monitoring.rules import PENDING, REASONS, STATUS_COLORS, STATUS_SEVERITY
+from monitoring.gold import status_color
+from monitoring.rules import REASONS, STATUS_COLORS, STATUS_SEVERITY
 
 if TYPE_CHECKING:
     pass
@@ -92,16 +93,8 @@ def signed_points(change: float | None) -> str:
     return "" if change is None or abs(change) < 0.0005 else f"{change * 100:+.1f} pt"
 
 
-def reason_codes(reason: str | None) -> list[str]:
-    return [code.strip() for code in (reason or "").split(",") if code.strip()]
-
-
 def is_stale(evaluated_at: datetime | None, now: datetime) -> bool:
     return evaluated_at is None or now - evaluated_at > STALE_AFTER
-
-
-def status_color(status: str) -> str:
-    return STATUS_COLORS.get(status, STATUS_COLORS[PENDING])
 
 
 def badge(status: str) -> str:
