@@ -166,7 +166,7 @@ def chart_figures(data: ReportData, layout: Layout) -> dict[str, Any]:
         "availability": availability_figure(data.flow_kpis, flows),
         "duration": duration_figure(data.flow_kpis, flows),
         "pipelines": {
-            name: pipeline_figure(name, [layout.pipeline_rows.get((day, name)) for day in layout.dates], layout.dates)
+            name: pipeline_figure(name, layout.pipeline_days(name), layout.dates)
             for flow in layout.flows
             for name in layout.pipelines.get(flow, ())
         },

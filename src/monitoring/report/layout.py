@@ -52,6 +52,18 @@ class Layout:
             pipeline_rows={(r.business_date, r.pipeline_name): r for r in data.pipelines},
         )
 
+    def flows_on(self, day: date) -> list[FlowDay]:
+        """The day's flow rows, in night order."""
+        return [self.flow_rows[day, flow] for flow in self.flows if (day, flow) in self.flow_rows]
+
+    def flow_days(self, flow: str) -> list[FlowDay | None]:
+        """The flow's row on each date of the window (None: no member expected)."""
+        return [self.flow_rows.get((day, flow)) for day in self.dates]
+
+    def pipeline_days(self, name: str) -> list[PipelineDay | None]:
+        """The pipeline's row on each date of the window (None: not expected and no run)."""
+        return [self.pipeline_rows.get((day, name)) for day in self.dates]
+
 
 def night_order(flows: Iterable[FlowDay], pipeline_flows: Iterable[str]) -> tuple[str, ...]:
     """Flows by their usual start time (median over the window), so the page reads like the night went."""

@@ -7,7 +7,6 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from monitoring.gold import status_color
 from monitoring.rules import REASONS, STATUS_COLORS, STATUS_SEVERITY
 
 if TYPE_CHECKING:
@@ -24,7 +23,7 @@ REASON_MEANINGS: dict[str, str] = {reason.code: reason.meaning for reason in REA
 
 
 def esc(value: object) -> str:
-    """Text for HTML content or a quoted attribute; None is empty."""
+    """Text for the charts' hover labels, which Plotly renders as HTML; None is empty."""
     return html.escape("" if value is None else str(value), quote=True)
 
 
@@ -97,9 +96,5 @@ def is_stale(evaluated_at: datetime | None, now: datetime) -> bool:
     return evaluated_at is None or now - evaluated_at > STALE_AFTER
 
 
-def badge(status: str) -> str:
-    return f'<span class="badge" style="background:{status_color(status)}">{esc(status)}</span>'
-
-
 def search_text(*parts: str | None) -> str:
-    return esc(" ".join(part for part in parts if part).lower())
+    return " ".join(part for part in parts if part).lower()
