@@ -2,7 +2,8 @@
 
 Every name, reason, detail and error text here comes from logs or from the YAML, so it is treated as data:
 
-- in HTML it is escaped (``html.escape``), so ``<script>`` in an ADF error shows as text;
+- in HTML it is escaped by the template's autoescape (Jinja2, ``templates/email/``), so ``<script>`` in an
+  ADF error shows as text;
 - in the card it goes into ``TextRun`` elements, which Teams shows verbatim: a ``TextBlock`` would
   interpret Markdown, so an error containing ``[click](http://...)`` would become a link;
 - in headers (the e-mail subject) line breaks are removed, so text cannot add a header.
@@ -13,10 +14,11 @@ colours from :data:`monitoring.rules.STATUS_COLORS`.
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Sequence
 from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from monitoring.alerts.plan import (
     RECOVERED,
@@ -112,7 +114,7 @@ def _flow_summary(line: FlowLine | None) -> str:
     return f"flow {day.status}{reasons}{of}" + (f", {lasting}" if lasting else "")
 
 
-# --- e-mail: subject and plain text ----------------------------------------------------------------
+# --- e-mail: subject and plain text (templates/email/message.txt.j2) -------------------------------
 
 
 def email_subject(message: Message) -> str:
@@ -121,160 +123,50 @@ def email_subject(message: Message) -> str:
 
 def plain_text(message: Message) -> str:
     """The e-mail's text part; also what ``notify --dry-run`` prints."""
-    lines = [one_line(message.title), ""]
-    if message.digest is not None:
-        lines += _digest_text(message.digest)
-    else:
-        lines += _events_text(message)
-    if message.report_url:
-        lines += ["", f"Report: {message.report_url}"]
-    return "\n".join(lines) + "\n"
+    return _TEXT.get_template("email/message.txt.j2").render(message=message)
 
 
-def _digest_text(digest: Digest) -> list[str]:
-    lines = [f"Flows on {digest.business_date}:"]
-    for line in digest.flows:
-        if line.day is None:
-            lines.append(f"  {one_line(line.flow)}: no pipeline expected")
-            continue
-        day = line.day
-        span = f", {day.start_local[11:16]}-{day.end_local[11:16]}" if day.start_local and day.end_local else ""
-        duration = f" ({day.duration_hms})" if day.duration_hms else ""
-        lasting = incident_text(day.status, line.incident) if day.status in (KO, WARNING) else ""
-        details = ", ".join(x for x in (reasons_text(day.reason), lasting) if x)
-        lines.append(f"  {day.status:<7} {one_line(line.flow)}{span}{duration}" + (f" - {details}" if details else ""))
-    lines += ["", "KO and WARNING pipelines:" if digest.pipelines else "No KO or WARNING pipeline."]
-    lines += [_pipeline_text(p, p.row.status, reasons_text(p.row.reason)) for p in digest.pipelines]
-    return lines
-
-
-def _pipeline_text(line: PipelineLine | Event, status: str, what: str) -> str:
-    """'  KO      Flow / pipeline - what - since when', then its detail and error on their own lines."""
-    row = line.row
-    parts = [
-        f"  {status:<7} {one_line(row.flow)} / {one_line(row.pipeline_name)}",
-        what,
-        since_text(line, status),
-    ]
-    text = " - ".join(p for p in parts if p)
-    if row.detail:
-        text += f"\n          {one_line(row.detail)}"
-    error = _error(row.error_message, row.failure_type, ERROR_CHARS_EMAIL)
-    if error:
-        text += f"\n          error: {error}"
-    return text
-
-
-def _events_text(message: Message) -> list[str]:
-    summary = _flow_summary(message.flow_line)
-    lines = [f"Business date {message.business_date}" + (f", {summary}" if summary else "") + ":"]
-    lines += [_pipeline_text(event, event_status(event), event_text(event)) for event in message.events]
-    return lines
-
-
-# --- e-mail: HTML ----------------------------------------------------------------------------------
-
-_FONT = "font-family:'Segoe UI',Arial,Helvetica,sans-serif;"
-_CELL = "padding:6px 8px;border-bottom:1px solid #e0e0e0;vertical-align:top;font-size:13px;"
-_HEAD = "padding:6px 8px;border-bottom:2px solid #9e9e9e;text-align:left;font-size:12px;color:#616161;"
-
+# --- e-mail: HTML (templates/email/message.html.j2) -------------------------------------------------
 
 _FLOW_COLUMNS = (("Flow", 110), ("Status", 90), ("Reasons", 0), ("Start", 50), ("End", 50), ("Duration", 70))
 _FLOW_COLUMNS += (("Pipelines", 170),)
 _PIPELINE_COLUMNS = (("Pipeline / flow", 160), ("Status", 90), ("Since", 120), ("Detail and error", 0))
 
 
-def _e(text: object) -> str:
-    return html.escape(one_line(str(text)) if text is not None else "", quote=True)
+def _one_line_or_markup(value: object) -> object:
+    """Every value written into the e-mail is one line of text (markup the templates made is left as it is)."""
+    return value if isinstance(value, Markup) else one_line(None if value is None else str(value))
 
 
-def _badge(status: str, label: str | None = None) -> str:
-    color = status_color(status, unknown=NO_ROW_COLOR)
-    return (
-        f'<span style="display:inline-block;padding:2px 8px;border-radius:3px;background-color:{color};'
-        f'color:#ffffff;font-weight:bold;font-size:12px;white-space:nowrap;">{_e(label or status)}</span>'
+_LOADER = PackageLoader("monitoring.alerts", "templates")
+_HTML = Environment(loader=_LOADER, autoescape=True, undefined=StrictUndefined, finalize=_one_line_or_markup)
+_TEXT = Environment(
+    loader=_LOADER,
+    autoescape=False,  # plain text: nothing to escape, and nothing there is read as markup
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+for _environment in (_HTML, _TEXT):
+    _environment.filters["one_line"] = one_line
+    _environment.globals.update(
+        KO=KO,
+        WARNING=WARNING,
+        STATUS_COLORS=STATUS_COLORS,
+        NO_ROW_COLOR=NO_ROW_COLOR,
+        ERROR_CHARS_EMAIL=ERROR_CHARS_EMAIL,
+        FLOW_COLUMNS=_FLOW_COLUMNS,
+        PIPELINE_COLUMNS=_PIPELINE_COLUMNS,
+        status_color=status_color,
+        since_text=since_text,
+        reasons_text=reasons_text,
+        incident_text=incident_text,
+        error_text=_error,
+        flow_summary=_flow_summary,
+        event_status=event_status,
+        event_text=event_text,
     )
-
-
-def _table(headers: Sequence[tuple[str, int]], rows: Sequence[Sequence[str]]) -> str:
-    """A table of (header, width in px; 0 = the rest) columns: fixed widths keep dates and badges on one line."""
-    head = "".join(
-        f'<th align="left"{f" width={width!r}" if width else ""} style="{_HEAD}{f"width:{width}px;" if width else ""}">'
-        f"{_e(name)}</th>"
-        for name, width in headers
-    )
-    body = "".join("<tr>" + "".join(f'<td style="{_CELL}">{cell}</td>' for cell in row) + "</tr>" for row in rows)
-    return (
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
-        f'style="border-collapse:collapse;width:100%;{_FONT}"><tr>{head}</tr>{body}</table>'
-    )
-
-
-def _error_html(row_error: str | None, failure_type: str | None) -> str:
-    error = _error(row_error, failure_type, ERROR_CHARS_EMAIL)
-    if not error:
-        return ""
-    # ADF errors hold long unbroken tokens (ErrorCode=...,'Type=...'): let them wrap instead of widening the mail.
-    style = "margin-top:4px;font-family:Consolas,monospace;font-size:12px;color:#b71c1c;"
-    style += "overflow-wrap:anywhere;word-break:break-word;"
-    return f'<div style="{style}">{_e(error)}</div>'
-
-
-def _pipeline_cells(line: PipelineLine | Event, status: str, what: str) -> list[str]:
-    row = line.row
-    detail = _e(row.detail) + _error_html(row.error_message, row.failure_type)
-    return [
-        f'<strong>{_e(row.pipeline_name)}</strong><div style="color:#757575;font-size:12px;">{_e(row.flow)}</div>',
-        _badge(status) + (f'<div style="margin-top:4px;">{_e(what)}</div>' if what else ""),
-        _e(since_text(line, status)),
-        detail,
-    ]
-
-
-def _digest_html(digest: Digest) -> str:
-    flow_rows = []
-    for line in digest.flows:
-        day = line.day
-        if day is None:
-            flow_rows.append([f"<strong>{_e(line.flow)}</strong>", _badge("", "none expected"), "", "", "", "", ""])
-            continue
-        counts = f"{day.pipelines_ok} OK, {day.pipelines_warning} WARNING, {day.pipelines_ko} KO"
-        flow_rows.append(
-            [
-                f"<strong>{_e(line.flow)}</strong>",
-                _badge(day.status),
-                _e(reasons_text(day.reason)),
-                _e((day.start_local or "")[11:16]),
-                _e((day.end_local or "")[11:16]),
-                _e(day.duration_hms or ""),
-                _e(counts) + (f"<br>{_e(incident_text(day.status, line.incident))}" if day.status == KO else ""),
-            ]
-        )
-    broken = [p.row.status for p in digest.pipelines]
-    summary = f"{broken.count(KO)} KO and {broken.count(WARNING)} WARNING pipeline(s)." if broken else ""
-    parts = [
-        _section_title(f"Flows on {digest.business_date:%A %d %B %Y}"),
-        _table(_FLOW_COLUMNS, flow_rows),
-        _section_title("KO and WARNING pipelines"),
-    ]
-    if digest.pipelines:
-        rows = [_pipeline_cells(p, p.row.status, reasons_text(p.row.reason)) for p in digest.pipelines]
-        parts.append(f'<p style="margin:0 0 8px;{_FONT}font-size:13px;">{_e(summary)}</p>')
-        parts.append(_table(_PIPELINE_COLUMNS, rows))
-    else:
-        parts.append(f'<p style="margin:0;{_FONT}font-size:13px;">No KO or WARNING pipeline.</p>')
-    return "".join(parts)
-
-
-def _section_title(text: str) -> str:
-    return f'<h2 style="margin:20px 0 8px;{_FONT}font-size:15px;color:#212121;">{_e(text)}</h2>'
-
-
-def _events_html(message: Message) -> str:
-    summary = _flow_summary(message.flow_line)
-    intro = f"Business date {message.business_date}" + (f", {summary}" if summary else "")
-    rows = [_pipeline_cells(e, event_status(e), event_text(e)) for e in message.events]
-    return f'<p style="margin:0 0 12px;{_FONT}font-size:13px;">{_e(intro)}</p>' + _table(_PIPELINE_COLUMNS, rows)
 
 
 def message_status(message: Message) -> str:
@@ -290,31 +182,7 @@ def message_status(message: Message) -> str:
 
 
 def email_html(message: Message) -> str:
-    color = STATUS_COLORS[message_status(message)]
-    body = _digest_html(message.digest) if message.digest is not None else _events_html(message)
-    link = ""
-    if message.report_url:
-        href = html.escape(message.report_url, quote=True)
-        link = (
-            f'<p style="margin:20px 0 0;{_FONT}font-size:13px;">'
-            f'<a href="{href}" style="color:#1565c0;">Open the report</a></p>'
-        )
-    footer = "Sent by pipeline-monitor notify. A rerun never sends the same alert twice."
-    return (
-        '<!DOCTYPE html><html><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(message.title)}</title></head>"
-        '<body style="margin:0;padding:0;background-color:#f5f5f5;">'
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
-        'style="background-color:#f5f5f5;"><tr><td align="center" style="padding:16px;">'
-        '<table role="presentation" width="760" cellpadding="0" cellspacing="0" border="0" '
-        f'style="width:760px;max-width:100%;background-color:#ffffff;border:1px solid #e0e0e0;{_FONT}">'
-        f'<tr><td style="padding:16px 20px;border-top:6px solid {color};">'
-        f'<h1 style="margin:0;{_FONT}font-size:18px;color:#212121;">{_e(message.title)}</h1></td></tr>'
-        f'<tr><td style="padding:0 20px 20px;">{body}{link}</td></tr>'
-        f'<tr><td style="padding:12px 20px;border-top:1px solid #e0e0e0;{_FONT}font-size:11px;color:#757575;">'
-        f"{_e(footer)}</td></tr></table></td></tr></table></body></html>"
-    )
+    return _HTML.get_template("email/message.html.j2").render(message=message, status=message_status(message))
 
 
 # --- Teams: Adaptive Card --------------------------------------------------------------------------
