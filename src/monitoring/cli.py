@@ -229,7 +229,7 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
         f'Query them: spark.read.format("delta").load("{lakehouse}/gold/pipeline_daily_status")'
     )
     out = lakehouse.parent / "report.html"  # next to the lakehouse: demo/report.html by default
-    report = generate_report(spark, Storage(spark, config.storage), out, days=min(args.days, DEFAULT_DAYS))
+    report = generate_report(Storage(spark, config.storage), out, days=min(args.days, DEFAULT_DAYS))
     console.print(f"HTML report: {report}", markup=False)
     return EXIT_OK
 
@@ -259,7 +259,7 @@ def _report(args: argparse.Namespace, console: Console) -> int:
     with console.status("Starting Spark"):
         spark = get_spark()
     try:
-        out = generate_report(spark, Storage(spark, storage_config), Path(args.out), args.date, args.days)
+        out = generate_report(Storage(spark, storage_config), Path(args.out), args.date, args.days)
     except NoReportDataError as error:
         raise UsageError(str(error)) from None
     console.print(f"HTML report: {out}", markup=False)

@@ -16,8 +16,6 @@ from pyspark.sql import functions as F
 from monitoring.rules import KO, OK, PENDING, WARNING
 from monitoring.tables import FLOW_KPI, PIPELINE_KPI
 
-GRANULARITIES = ("week", "month")
-
 
 def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())

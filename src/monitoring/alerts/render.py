@@ -186,6 +186,8 @@ def email_html(message: Message) -> str:
 
 
 # --- Teams: Adaptive Card --------------------------------------------------------------------------
+# Built as data and serialised by json.dumps, not templated: a JSON template would have to escape every value
+# by hand (quotes, backslashes, control characters), which is what the e-mail templates' autoescape removed.
 
 
 def _run(text: str, **style: Any) -> dict[str, Any]:

@@ -21,8 +21,6 @@ from monitoring.report.loading import KpiRow, NoReportDataError, ReportData, loa
 from monitoring.report.page import render_report, write_report
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
     from monitoring.storage import Storage
 
 __all__ = [
@@ -41,7 +39,6 @@ DEFAULT_DAYS = 30
 
 
 def generate_report(
-    spark: SparkSession,
     storage: Storage,
     out: Path,
     business_date: date | None = None,
@@ -49,5 +46,5 @@ def generate_report(
     now: datetime | None = None,
 ) -> Path:
     """Load, render, write: what `pipeline-monitor report` and the demo do."""
-    data = load_report_data(spark, storage, business_date, days)
+    data = load_report_data(storage, business_date, days)
     return write_report(render_report(data, now or datetime.now(UTC)), out)

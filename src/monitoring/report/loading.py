@@ -13,8 +13,6 @@ from monitoring.gold import FlowDay, PipelineDay, collect_records
 from monitoring.tables import FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_DAILY_STATUS, PIPELINE_KPI
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
     from monitoring.storage import Storage
 
 
@@ -93,10 +91,9 @@ def kpi_history(shown: date) -> Column:
     return weeks | months
 
 
-def load_report_data(spark: SparkSession, storage: Storage, business_date: date | None, days: int) -> ReportData:
+def load_report_data(storage: Storage, business_date: date | None, days: int) -> ReportData:
     """The gold rows of the ``days`` business dates ending at ``business_date`` (default: the newest one).
 
-    ``spark`` is the session ``storage`` reads with; it is passed explicitly like everywhere in the package.
     KPI tables that have not been written yet read as empty, and the report says "no data yet".
     """
     if days < 1:
