@@ -3,6 +3,14 @@
 Every error names the key path and the bad value (``flows[1].deadline: '25:00' is not a time HH:MM``);
 unknown keys are errors too, so a typo cannot silently disable a rule. Inheritance is resolved here:
 ``defaults`` -> flow -> pipeline, so the rest of the code sees one fully specified rule per pipeline.
+
+Why a hand-written parser and not pydantic v2 (strict, extra="forbid", frozen): pydantic would check shapes and
+unknown keys, but its messages are its own ("Input should be a valid integer", no "did you mean"), so every
+error would need translating back to the wording the tests and users rely on; and most of this module is not
+shape checking but inheritance, cross-references (a pipeline in two flows, depends_on cycles, override targets),
+secrets that must never be echoed and Spark's datetime-pattern rules, which would move into validators, not
+go away. What pydantic does get right is deriving allowed keys from the model: alerts/config.py does that from
+its dataclass fields.
 """
 
 from __future__ import annotations
