@@ -26,7 +26,7 @@ from monitoring.config import (
 )
 from monitoring.rules import KO, REASON_CODES, WARNING
 
-# --- alerts: see docs/alerts.md --------------------------------------------------------------------
+# --- the objects ------------------------------------------------------------------------------------
 
 ALERT_CHANNELS = ("email", "teams")
 ALERT_STATUSES = (KO, WARNING)  # the statuses an on_change alert can be about (OK is "recovered")
@@ -142,7 +142,7 @@ class AlertsConfig:
         return self.pipeline_rules.get(pipeline) or self.flow_rules.get(flow) or self.default_rule
 
 
-# --- alerts parsing --------------------------------------------------------------------------------
+# --- parsing ---------------------------------------------------------------------------------------
 
 
 def _keys(record: type) -> tuple[str, ...]:
