@@ -116,7 +116,7 @@ def _plain(value: Any) -> Any:
 
 def record_of(record: type[Record], row: Mapping[str, Any]) -> Record:
     """A row collected with :func:`record_columns` as the dataclass (extra keys of ``row`` are ignored)."""
-    values = {item.name: _plain(row[item.name]) for item in fields(record)}  # type: ignore[arg-type]
+    values = {item.name: _plain(row[item.name]) for item in fields(record)}
     for name in TIMESTAMPS:
         if values.get(name) is not None:
             values[name] = EPOCH + timedelta(microseconds=values[name])
