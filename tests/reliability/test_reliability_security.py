@@ -108,6 +108,8 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("storage.py", "replace_dates", "first.isoformat()"): "a datetime.date",
     ("storage.py", "replace_dates", "last.isoformat()"): "a datetime.date",
     ("ingest.py", "ingest", "c"): "column names of the PIPELINE_RUNS schema",
+    ("ingest.py", "merge_runs", "c"): "column names of the PIPELINE_RUNS schema",
+    ("coverage.py", "settle_owed", "c"): "column names of the OWED_DATES schema",
     ("notify.py", "record_deliveries", "c"): "KEY_COLUMNS, a package constant",
     ("notify.py", "record_deliveries", "SENT"): "a package constant",
 }
