@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-heavy audit bench lint format clean
+.PHONY: venv demo test browser test-heavy audit bench house lint format clean
 
 venv: $(STAMP)
 
@@ -19,8 +19,16 @@ $(STAMP): requirements.txt pyproject.toml
 demo: venv
 	$(BIN)/pipeline-monitor demo --days 30
 
-test: venv lint
+# The report's browser tests drive Debian's chromium: installed here where we may (root with apt-get, as in CI);
+# anywhere else they skip with one line saying how to get it (REQUIRE_BROWSER_TESTS=1 makes that a failure).
+test: venv lint browser
 	$(BIN)/python -m pytest -q -m "not heavy"
+
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && apt-get install -y -qq chromium; \
+	fi
 
 # Slow, large cases (crashes in subprocesses, a 1 GB blob, ...): CI runs them too, after `make test`.
 test-heavy: venv
@@ -42,13 +50,20 @@ audit: venv
 		echo "make audit: NOT AUDITED - PyPI's vulnerability data ($(PYPI_JSON)) is unreachable from this machine"; \
 	fi
 
+# The house at a glance: the longest functions (tools/house.py), then the duplicated blocks (the `duplicates`
+# command of the build machines; elsewhere a line says it is missing).
+house:
+	@$(PYTHON) tools/house.py
+	@if command -v duplicates >/dev/null; then duplicates --most 20 --seconds 60; \
+	else echo "make house: no 'duplicates' command on this machine, duplicated blocks not listed"; fi
+
 lint: venv
-	$(BIN)/ruff check src tests jobs notebooks bench
-	$(BIN)/ruff format --check src tests jobs notebooks bench
+	$(BIN)/ruff check src tests jobs notebooks bench tools
+	$(BIN)/ruff format --check src tests jobs notebooks bench tools
 
 format: venv
-	$(BIN)/ruff check --fix src tests jobs notebooks bench
-	$(BIN)/ruff format src tests jobs notebooks bench
+	$(BIN)/ruff check --fix src tests jobs notebooks bench tools
+	$(BIN)/ruff format src tests jobs notebooks bench tools
 
 clean:
 	rm -rf $(VENV) demo build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -14,33 +14,30 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from monitoring.alerts import (
-    DIGEST,
-    ON_CHANGE,
-    RECOVERED,
-    SENT,
-    STREAK,
-    FlowDay,
-    Incident,
-    Message,
-    PipelineDay,
-    Plan,
-    SentRecord,
-    describe_alerts,
-    plan_alerts,
-)
-from monitoring.config import (
+from monitoring.alerts.config import (
     ChangeTrigger,
-    ConfigError,
     DigestTrigger,
     RetryPolicy,
     SecretRef,
     StreakTrigger,
     default_alerts,
-    load_config,
-    parse_config,
 )
-from monitoring.render import email_html, email_subject, plain_text, teams_card
+from monitoring.alerts.plan import (
+    DIGEST,
+    ON_CHANGE,
+    RECOVERED,
+    SENT,
+    STREAK,
+    Incident,
+    Message,
+    Plan,
+    SentRecord,
+    describe_alerts,
+    plan_alerts,
+)
+from monitoring.alerts.render import email_html, email_subject, plain_text, teams_card
+from monitoring.config import ConfigError, load_config, parse_config
+from monitoring.gold import FlowDay, PipelineDay
 from monitoring.rules import STATUS_COLORS
 from support import REPO
 
@@ -637,7 +634,7 @@ def hostile() -> Message:
 def test_html_escapes_log_text_and_uses_the_status_colours(hostile):
     page = email_html(hostile)
     assert "<script" not in page.lower()
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page  # MarkupSafe's entities (Jinja2 autoescape)
     assert STATUS_COLORS["KO"] in page
     assert 'href="https://reports.example.com/flows?a=1&amp;b=2"' in page
     assert "<style" not in page and "class=" not in page, "inline styles only: mail clients drop the rest"

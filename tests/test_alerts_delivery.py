@@ -29,8 +29,7 @@ from alert_servers import (
     smtp_server,
     webhook_server,
 )
-from monitoring.alerts import Message, PipelineDay, plan_alerts
-from monitoring.channels import (
+from monitoring.alerts.channels import (
     DeliveryError,
     EmailChannel,
     Outcome,
@@ -39,9 +38,12 @@ from monitoring.channels import (
     open_channels,
     retry_after_seconds,
 )
-from monitoring.config import EmailChannel as EmailSettings
-from monitoring.config import RetryPolicy, SecretRef, parse_config
-from monitoring.secrets import Secret, SecretError, from_environment, from_scope, mask, secret_source
+from monitoring.alerts.config import EmailChannel as EmailSettings
+from monitoring.alerts.config import RetryPolicy, SecretRef
+from monitoring.alerts.plan import Message, plan_alerts
+from monitoring.alerts.secrets import Secret, SecretError, from_environment, from_scope, mask, secret_source
+from monitoring.config import parse_config
+from monitoring.gold import PipelineDay
 
 PASSWORD = "pw-Zq8#smtp-9f1c2d"
 WEBHOOK_PATH = "/workflows/8f2c1a/triggers/manual/paths/invoke"
@@ -186,7 +188,9 @@ def test_an_untrusted_certificate_is_refused_not_retried(inbox, messages):
 
 
 def test_a_server_that_is_down_is_retried_then_reported(messages):
-    down = EmailSettings("127.0.0.1", free_port(), "starttls", SMTP_USER, ("oncall@example.com",))
+    down = EmailSettings(
+        host="127.0.0.1", port=free_port(), security="starttls", sender=SMTP_USER, recipients=("oncall@example.com",)
+    )
     sleeps = Sleeps()
     outcome = deliver(EmailChannel(down, None), messages[0], POLICY, sleeps)
     assert (outcome.sent, outcome.attempts, sleeps) == (False, 3, [2.0, 4.0])

@@ -133,6 +133,12 @@ def test_the_wheel_builds_with_the_example_config_and_entry_points(tmp_path):
         names = archive.namelist()
         entry_points = next(archive.read(n).decode() for n in names if n.endswith("entry_points.txt"))
     assert "monitoring/resources/monitoring.example.yml" in names
+    report_files = {"static/report.css", "static/report.js", "templates/page.html.j2", "templates/parts.html.j2"}
+    assert {f"monitoring/report/{name}" for name in report_files} <= set(names)
+    assert {
+        "monitoring/alerts/templates/email/message.html.j2",
+        "monitoring/alerts/templates/email/message.txt.j2",
+    } <= set(names)
     assert "monitoring_task = monitoring.tasks:entry_point" in entry_points
 
 

@@ -11,12 +11,12 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
+from monitoring.alerts.notify import read_drift
 from monitoring.config import StorageConfig, load_config
 from monitoring.demo import generate_demo_logs
 from monitoring.factory import import_factory
 from monitoring.factory.drift import DriftFinding, drift_of_date, write_config_drift
 from monitoring.job import DateRange, local_today, run_job
-from monitoring.notify import read_drift
 from monitoring.storage import Storage
 from monitoring.tables import CONFIG_DRIFT, FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_DAILY_STATUS, PIPELINE_KPI
 

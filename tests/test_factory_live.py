@@ -20,7 +20,8 @@ from fake_arm_api import (
     client_for,
     serve_factory,
 )
-from monitoring.config import SecretRef
+from monitoring.alerts.config import SecretRef
+from monitoring.alerts.secrets import Secret
 from monitoring.factory.definitions import load_definitions
 from monitoring.factory.derive import derive
 from monitoring.factory.fetch import WATERMARK_FILE, fetch_runs, read_watermark
@@ -32,7 +33,6 @@ from monitoring.factory.live import (
     management_client,
     read_live_factory,
 )
-from monitoring.secrets import Secret
 
 GIT = Path(__file__).parent / "fixtures" / "adf_factory" / "git"
 FACTORY = FactoryId.parse(RESOURCE_ID)

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from alert_servers import SMTP_USER, free_port, parts, self_signed_certificate, smtp_server, webhook_server
+from monitoring.alerts.notify import notify
 from monitoring.cli import main
 from monitoring.config import StorageConfig, load_config
-from monitoring.notify import notify
 from monitoring.rules import STATUS_COLORS
 from monitoring.storage import Storage
 from monitoring.tables import ALERTS_SENT, FLOW_DAILY_STATUS, PIPELINE_DAILY_STATUS, TableSpec

@@ -13,21 +13,9 @@ from pathlib import Path
 import plotly.graph_objects as go
 import pytest
 
-from monitoring.report import (
-    APP_JS,
-    FlowDay,
-    KpiRow,
-    PipelineDay,
-    ReportData,
-    age_text,
-    clock,
-    csp_hash,
-    default_kpi_period,
-    hms,
-    render_report,
-    script_json,
-    write_report,
-)
+from monitoring.report import FlowDay, KpiRow, PipelineDay, ReportData, render_report, write_report
+from monitoring.report.page import APP_JS, csp_hash, default_kpi_period
+from monitoring.report.text import age_text, clock, hms, script_json
 from monitoring.rules import KO, OK, STATUS_COLORS, WARNING
 
 DAY = date(2026, 3, 18)
@@ -245,7 +233,10 @@ def test_text_from_logs_is_escaped_in_the_markup(page, dom):
 
 
 def html_escaped(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    """As Jinja2's autoescape writes it (MarkupSafe: &amp; &lt; &gt; &#34; &#39;)."""
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;").replace("'", "&#39;")
+    )
 
 
 def test_embedded_json_cannot_close_its_script_block(page):

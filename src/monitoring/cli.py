@@ -265,7 +265,7 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
         f'Query them: spark.read.format("delta").load("{lakehouse}/gold/pipeline_daily_status")'
     )
     out = lakehouse.parent / "report.html"  # next to the lakehouse: demo/report.html by default
-    report = generate_report(spark, Storage(spark, config.storage), out, days=min(args.days, DEFAULT_DAYS))
+    report = generate_report(Storage(spark, config.storage), out, days=min(args.days, DEFAULT_DAYS))
     console.print(f"HTML report: {report}", markup=False)
     from monitoring.powerbi import DeltaFolderSource, write_project
 
@@ -299,7 +299,7 @@ def _report(args: argparse.Namespace, console: Console) -> int:
     with console.status("Starting Spark"):
         spark = get_spark()
     try:
-        out = generate_report(spark, Storage(spark, storage_config), Path(args.out), args.date, args.days)
+        out = generate_report(Storage(spark, storage_config), Path(args.out), args.date, args.days)
     except NoReportDataError as error:
         raise UsageError(str(error)) from None
     console.print(f"HTML report: {out}", markup=False)
@@ -310,13 +310,13 @@ def _notify(args: argparse.Namespace, console: Console) -> int:
     config = load_config(args.config).with_overrides(
         lakehouse=args.lakehouse, catalog=args.catalog, schema=args.schema, timezone=args.timezone
     )
-    from monitoring.alerts import NO_ALERTS  # pure Python: this path never imports pyspark
+    from monitoring.alerts.plan import NO_ALERTS  # pure Python: this path never imports pyspark
 
     if config.alerts is None and not args.dry_run:  # nothing to read: don't start Spark
         console.print(NO_ALERTS, markup=False)
         return EXIT_OK
+    from monitoring.alerts.notify import notify, report_lines
     from monitoring.job import local_today
-    from monitoring.notify import notify, report_lines
     from monitoring.spark import get_spark
 
     now = datetime.now(UTC)
@@ -378,7 +378,7 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
             console.print(
                 f"    {p.execution_order:>2}. {p.name} ({p.schedule.text}, due {deadline}{after})", markup=False
             )
-    from monitoring.alerts import describe_alerts  # pure Python: validate-config stays instant
+    from monitoring.alerts.plan import describe_alerts  # pure Python: validate-config stays instant
 
     for line in describe_alerts(config.alerts):
         console.print(line, markup=False)

@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from monitoring.rules import KO, OK, PENDING, WARNING
 from monitoring.tables import FLOW_KPI, PIPELINE_KPI
 
-GRANULARITIES = ("week", "month")
+GRANULARITIES = ("week", "month")  # the KPI tables' granularity values (a row of charts each in Power BI's Trends page)
 
 
 def _monday(day: date) -> date:

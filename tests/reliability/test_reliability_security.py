@@ -108,6 +108,8 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("storage.py", "replace_dates", "first.isoformat()"): "a datetime.date",
     ("storage.py", "replace_dates", "last.isoformat()"): "a datetime.date",
     ("ingest.py", "ingest", "c"): "column names of the PIPELINE_RUNS schema",
+    ("ingest.py", "merge_runs", "c"): "column names of the PIPELINE_RUNS schema",
+    ("coverage.py", "settle_owed", "c"): "column names of the OWED_DATES schema",
     ("notify.py", "record_deliveries", "c"): "KEY_COLUMNS, a package constant",
     ("notify.py", "record_deliveries", "SENT"): "a package constant",
 }
@@ -211,7 +213,7 @@ def test_the_scanner_finds_formatted_sql():
 
 
 def test_sql_is_never_built_from_data():
-    found = [f for path in sorted(SOURCE.glob("*.py")) for f in sql_formatting(path)]
+    found = [f for path in sorted(SOURCE.rglob("*.py")) for f in sql_formatting(path)]  # subpackages too
     assert found, "the scanner found nothing: has the code moved?"
     unreviewed = [f for f in found if (f.module, f.function, f.expression) not in ALLOWED]
     assert unreviewed == []

@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from monitoring.config import FACTORY_ID, SecretRef
+from monitoring.alerts.config import SecretRef
+from monitoring.config import FACTORY_ID
 from monitoring.factory.definitions import FactoryDefinitions, FactoryError, trigger_from_resource
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
     from azure.mgmt.datafactory import DataFactoryManagementClient
 
-    from monitoring.secrets import SecretSource
+    from monitoring.alerts.secrets import SecretSource
 
 ARM_ENDPOINT_ENV = "PIPELINE_MONITOR_ARM_ENDPOINT"
 PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
@@ -68,7 +69,7 @@ def azure_credential(
         return DefaultAzureCredential()
     from azure.identity import ClientSecretCredential
 
-    from monitoring.secrets import secret_source
+    from monitoring.alerts.secrets import secret_source
 
     source = secrets or secret_source(True)
     tenant, client_id, secret = (

@@ -1,7 +1,7 @@
 """Secrets of the alert channels (SMTP password, Teams webhook URL): fetched at the point of use, never shown.
 
 On Databricks a secret comes from a secret scope through databricks-sdk; anywhere else from an environment
-variable. ``monitoring.yml`` only names where it comes from (:class:`monitoring.config.SecretRef`).
+variable. ``monitoring.yml`` only names where it comes from (:class:`monitoring.alerts.config.SecretRef`).
 
 A value is wrapped in :class:`Secret`, whose ``str`` and ``repr`` are masked, so an f-string, a log line or
 a dataclass repr cannot leak it; :func:`mask` scrubs it (and its encoded forms) out of any other text, such
@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import quote, urlsplit
 
-from monitoring.config import SecretRef
+from monitoring.alerts.config import SecretRef
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient

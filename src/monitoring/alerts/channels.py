@@ -5,7 +5,7 @@ help (SMTP 4xx, HTTP 429 and 5xx, a refused or dropped connection) and how long 
 (``Retry-After``). :func:`deliver` retries with exponential backoff within one run; what still fails is
 recorded in ``alerts_sent`` and retried by the next run. Sleeping is injected, so tests do not wait.
 
-Every error text leaving this module has been through :func:`monitoring.secrets.mask`: an HTTP library
+Every error text leaving this module has been through :func:`monitoring.alerts.secrets.mask`: an HTTP library
 or an SMTP server may quote the URL or the credentials it was given.
 """
 
@@ -25,10 +25,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr, parsedate_to_datetime
 from typing import Protocol
 
-from monitoring import config
-from monitoring.alerts import Message
-from monitoring.render import email_html, email_subject, one_line, plain_text, shorten, teams_card
-from monitoring.secrets import Secret, SecretError, SecretSource, mask
+from monitoring.alerts import config
+from monitoring.alerts.plan import Message
+from monitoring.alerts.render import email_html, email_subject, one_line, plain_text, shorten, teams_card
+from monitoring.alerts.secrets import Secret, SecretError, SecretSource, mask
 
 log = logging.getLogger(__name__)
 

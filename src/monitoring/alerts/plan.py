@@ -1,6 +1,6 @@
 """Which alerts a business date calls for, as pure functions of gold rows, the rules and what was already sent.
 
-No Spark and no I/O: :mod:`monitoring.notify` reads the rows and delivers the messages. Statuses are never
+No Spark and no I/O: :mod:`monitoring.alerts.notify` reads the rows and delivers the messages. Statuses are never
 recomputed here; the gold tables' ``status``, ``reason``, ``consecutive_ko_days`` are taken as they are.
 
 Vocabulary:
@@ -19,12 +19,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
-from monitoring.config import WEEKDAYS, AlertsConfig, ChangeTrigger, StreakTrigger
+from monitoring.alerts.config import AlertsConfig, ChangeTrigger, StreakTrigger
+from monitoring.config import WEEKDAYS
 from monitoring.factory.drift import DriftFinding
+from monitoring.gold import FlowDay, PipelineDay
 from monitoring.rules import KO, OK, PENDING, STATUS_SEVERITY, WARNING
 
 DIGEST, ON_CHANGE, STREAK = "digest", "on_change", "streak"  # triggers
@@ -35,52 +37,7 @@ NO_ALERTS = "No alerts configured (no `alerts:` section in the configuration): n
 HISTORY_DAYS = 35  # rows read before the first checked date: references, and "since when" for up to 5 weeks
 
 
-@dataclass(frozen=True)
-class PipelineDay:
-    """A ``gold/pipeline_daily_status`` row, as far as alerts use it."""
-
-    business_date: date
-    flow: str
-    pipeline_name: str
-    status: str
-    reason: str | None = None
-    detail: str | None = None
-    consecutive_ko_days: int = 0
-    error_message: str | None = None
-    failure_type: str | None = None
-    start_local: str | None = None
-    end_local: str | None = None
-    duration_hms: str | None = None
-    execution_order: int | None = None
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        return tuple(code for code in (self.reason or "").split(",") if code)
-
-
-@dataclass(frozen=True)
-class FlowDay:
-    """A ``gold/flow_daily_status`` row, as far as alerts use it."""
-
-    business_date: date
-    flow: str
-    status: str
-    reason: str | None = None
-    detail: str | None = None
-    pipelines_expected: int = 0
-    pipelines_ok: int = 0
-    pipelines_warning: int = 0
-    pipelines_ko: int = 0
-    start_local: str | None = None
-    end_local: str | None = None
-    duration_hms: str | None = None
-    consecutive_ko_days: int = 0
-
-
 _Row = TypeVar("_Row", PipelineDay, FlowDay)
-
-PIPELINE_DAY_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(PipelineDay))
-FLOW_DAY_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(FlowDay))
 
 
 @dataclass(frozen=True)

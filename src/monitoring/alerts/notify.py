@@ -27,28 +27,26 @@ from zoneinfo import ZoneInfo
 from pyspark.sql import Column, Row, SparkSession
 from pyspark.sql import functions as F
 
-from monitoring.alerts import (
+from monitoring.alerts.channels import Sleep, deliver, open_channels
+from monitoring.alerts.config import AlertsConfig, default_alerts
+from monitoring.alerts.plan import (
     DIGEST,
     FAILED,
-    FLOW_DAY_COLUMNS,
     HISTORY_DAYS,
     NO_ALERTS,
-    PIPELINE_DAY_COLUMNS,
     SENT,
     AlertKey,
-    FlowDay,
     Message,
-    PipelineDay,
     Plan,
     SentRecord,
     digest_title,
     plan_alerts,
 )
-from monitoring.channels import Sleep, deliver, open_channels
-from monitoring.config import AlertsConfig, Config, default_alerts
+from monitoring.alerts.render import plain_text
+from monitoring.alerts.secrets import Secret, SecretSource, mask, secret_source
+from monitoring.config import Config
 from monitoring.factory.drift import DriftFinding, drift_of_date
-from monitoring.render import plain_text
-from monitoring.secrets import Secret, SecretSource, mask, secret_source
+from monitoring.gold import FlowDay, PipelineDay, record_columns, record_of
 from monitoring.spark import on_databricks
 from monitoring.storage import Storage
 from monitoring.tables import ALERTS_SENT, CONFIG_DRIFT, FLOW_DAILY_STATUS, PIPELINE_DAILY_STATUS
@@ -96,8 +94,10 @@ def read_inputs(
     def between(start: date) -> Column:
         return F.col("business_date").between(F.lit(start), F.lit(last))
 
-    pipelines = storage.read(PIPELINE_DAILY_STATUS).where(between(history_from)).select(*PIPELINE_DAY_COLUMNS)
-    flows = storage.read(FLOW_DAILY_STATUS).where(between(history_from)).select(*FLOW_DAY_COLUMNS)
+    pipelines = storage.read(PIPELINE_DAILY_STATUS).where(between(history_from))
+    pipelines = pipelines.select(*record_columns(PipelineDay, pipelines.columns))
+    flows = storage.read(FLOW_DAILY_STATUS).where(between(history_from))
+    flows = flows.select(*record_columns(FlowDay, flows.columns))
     sent = storage.read(ALERTS_SENT).where(between(first)).select(*KEY_COLUMNS, "status", "attempts", "sent_at")
     rows = (
         pipelines.withColumn("_input", F.lit("pipeline"))
@@ -109,8 +109,8 @@ def read_inputs(
     for row in rows:
         by_input[row["_input"]].append(row)
     return (
-        [PipelineDay(**{c: row[c] for c in PIPELINE_DAY_COLUMNS}) for row in by_input["pipeline"]],
-        [FlowDay(**{c: row[c] for c in FLOW_DAY_COLUMNS}) for row in by_input["flow"]],
+        [record_of(PipelineDay, row.asDict()) for row in by_input["pipeline"]],
+        [record_of(FlowDay, row.asDict()) for row in by_input["flow"]],
         [
             SentRecord(AlertKey(*(row[c] for c in KEY_COLUMNS)), row["status"], row["attempts"], row["sent_at"])
             for row in by_input["sent"]
