@@ -51,7 +51,17 @@ PIPELINE_RUNS = TableSpec(
             _col("duration_seconds", L, "end_time - start_time in seconds; null while not ended."),
             _col("failure_type", S, "ADF failure type (UserError, SystemError, ...) of a failed run."),
             _col("error_message", S, "Error text of a failed run, as ADF logged it."),
-            _col("run_group_id", S, "ADF run group id (a rerun shares its original's group)."),
+            _col(
+                "run_group_id",
+                S,
+                "ADF run group id (a rerun shares its original's group); its runs share the earliest one's business date.",
+            ),
+            _col(
+                "invoked_by_run_id",
+                S,
+                "Run id of the pipeline run whose Execute Pipeline activity started this run; null for a trigger or a"
+                " manual run. The run shares that run's business date.",
+            ),
             _col("parameters", S, "Run parameters, as a JSON string."),
             _col("last_event_time", TS, "Time of the newest log record seen for this run, UTC."),
             _col("source_file", S, "File the retained record came from."),
