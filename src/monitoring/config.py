@@ -601,7 +601,9 @@ def _flow(raw: Any, path: str, defaults: PipelineRule) -> Flow:
         entry_path = f"{path}.pipelines[{index}]"
         entry_map = {"name": entry} if isinstance(entry, str) else _mapping(entry, entry_path)
         if "day_starts_at" in entry_map:
-            raise ConfigError(f"{entry_path}.day_starts_at: set it on the flow (or in defaults): one flow, one calendar")
+            raise ConfigError(
+                f"{entry_path}.day_starts_at: set it on the flow (or in defaults): one flow, one calendar"
+            )
         _check_keys(entry_map, _PIPELINE_KEYS, entry_path)
         rule = _overrides(entry_map, entry_path, flow_rule)
         depends = entry_map.get("depends_on")
@@ -1060,7 +1062,9 @@ def parse_config(raw: Any) -> Config:
     _check_keys(_mapping(defaults_raw, "defaults"), _DEFAULT_KEYS, "defaults")
     defaults = _overrides(defaults_raw, "defaults", base)
     if "day_starts_at" in defaults_raw:
-        defaults = replace(defaults, day_starts_at=_day_starts_at(defaults_raw["day_starts_at"], "defaults.day_starts_at"))
+        defaults = replace(
+            defaults, day_starts_at=_day_starts_at(defaults_raw["day_starts_at"], "defaults.day_starts_at")
+        )
     flows_raw = document.get("flows")
     if not isinstance(flows_raw, list) or not flows_raw:
         raise _fail("flows", flows_raw, "is not a non-empty list of flows")

@@ -278,6 +278,7 @@ def ingest(
     )
     (
         storage.merge(runs.select(*PIPELINE_RUNS.schema.fieldNames()), PIPELINE_RUNS, prunable)
+        .withSchemaEvolution()  # a silver table from an older version gains the new columns (invoked_by_run_id)
         .whenMatchedUpdate(
             condition=_is_newer_state(),
             set={

@@ -159,7 +159,7 @@ def with_changed_dates(storage: Storage, config: Config, window: DateRange, prog
     if watermark is not None:  # data skipping: the files a night writes are the only ones this new
         runs = runs.where(F.col("ingested_at") > F.lit(watermark))
     oldest = (
-        with_business_date(runs, config.timezone)
+        with_business_date(runs, config)
         .where(F.col("business_date") <= F.lit(window.last))
         .agg(F.min("business_date"))
         .first()[0]

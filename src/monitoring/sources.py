@@ -243,9 +243,9 @@ def read_adf_rest_api(spark: SparkSession, files: Sequence[str], _: SourceConfig
             F.lit(None).cast(T.StringType()).alias("failure_type"),
             blank_to_null(r.message).alias("error_message"),
             blank_to_null(r.runGroupId).alias("run_group_id"),
-            F.when(
-                r.invokedBy.invokedByType == INVOKED_BY_PIPELINE, blank_to_null(r.invokedBy.pipelineRunId)
-            ).alias("invoked_by_run_id"),
+            F.when(r.invokedBy.invokedByType == INVOKED_BY_PIPELINE, blank_to_null(r.invokedBy.pipelineRunId)).alias(
+                "invoked_by_run_id"
+            ),
             blank_to_null(r.parameters).alias("parameters"),
             F.coalesce(utc_timestamp(r.lastUpdated), utc_timestamp(r.runEnd)).alias("event_time"),
         )

@@ -54,7 +54,8 @@ PIPELINE_RUNS = TableSpec(
             _col(
                 "run_group_id",
                 S,
-                "ADF run group id (a rerun shares its original's group); its runs share the earliest one's business date.",
+                "ADF run group id (a rerun shares its original's group). The group's runs count for the business"
+                " date of its earliest run.",
             ),
             _col(
                 "invoked_by_run_id",
