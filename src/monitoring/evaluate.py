@@ -223,20 +223,25 @@ def with_run_dates(runs: DataFrame, config: Config) -> DataFrame:
                 F.col("_invoker"), F.when(F.col("_group_first") != F.col("run_id"), F.col("_group_first"))
             ).alias("_next"),
         )
-        .localCheckpoint()  # each round joins the state with itself: keep the plan from doubling too
+        .localCheckpoint()  # small (run id, date, link); each round below joins it with itself
     )
     for _ in range(_LINK_ROUNDS):  # pointer doubling: each round follows twice as many links
+        if links.where(F.col("_next").isNotNull()).isEmpty():  # most nights: no rerun or child run to follow
+            break
         target = links.select(
             F.col("run_id").alias("_target"), F.col("_date").alias("_target_date"), F.col("_next").alias("_target_next")
         )
-        links = links.join(target, F.col("_next") == F.col("_target"), "left").select(
-            "run_id",
-            F.coalesce("_target_date", "_date").alias("_date"),
-            F.when(F.col("_target").isNotNull(), F.col("_target_next")).alias("_next"),
+        links = (
+            links.join(target, F.col("_next") == F.col("_target"), "left")
+            .select(
+                "run_id",
+                F.coalesce("_target_date", "_date").alias("_date"),
+                F.when(F.col("_target").isNotNull(), F.col("_target_next")).alias("_next"),
+            )
+            .localCheckpoint()
         )
-    return dated.join(links.select("run_id", F.col("_date").alias("business_date")), "run_id", "left").select(
-        *runs.columns, "span_date", "business_date"
-    )
+    dates = links.select("run_id", F.col("_date").alias("business_date"))
+    return dated.join(dates, "run_id", "left").select(*runs.columns, "span_date", "business_date")
 
 
 def with_business_date(runs: DataFrame, config: Config) -> DataFrame:
