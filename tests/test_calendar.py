@@ -52,12 +52,13 @@ def test_a_flow_that_starts_the_evening_before_keeps_its_night_whole_across_both
         date(2025, 10, 27): ("evening_load", "Succeeded", "2025-10-26 23:45:00", "2025-10-27 02:20:00"),
     }
     data = runs(spark, _evening_runs(first, last, planted))
-    # The repeated hour cannot be written as local text: that run ends at 02:30 winter time, 01:30 UTC.
-    data = data.withColumn(
-        "end_time",
-        F.when(F.col("start_time") == local("2025-10-25 23:45"), F.lit(datetime(2025, 10, 26, 1, 30, tzinfo=UTC)))
-        .otherwise(F.col("end_time"))
-        .cast("timestamp"),
+    # The repeated hour cannot be written as local text: that run is moved to 02:15-02:30 winter time.
+    moved = F.col("start_time") == local("2025-10-26 01:00")
+    data = data.withColumns(
+        {
+            c: F.when(moved, F.col(c) + F.make_dt_interval(mins=F.lit(135))).otherwise(F.col(c))
+            for c in ("start_time", "end_time")
+        }
     )
     pipelines, flows = evaluate(spark, config([EVENING]), data, first, last, as_of="2025-10-29T12:00")
     statuses = {(r.business_date, r.pipeline_name): (r.status, r.reason) for r in pipelines}
@@ -274,9 +275,9 @@ def test_a_next_morning_rerun_belongs_to_the_night_it_reruns_in_every_format_wit
     )
     invoked = {r.run_id: r.invoked_by_run_id for r in silver.collect()}
     assert (invoked["c1"], invoked["c2"], invoked["r3"], invoked["m2"], invoked["l2"]) == ("m1", "m2", "r2", None, None)
-    D = date(2025, 4, 8)
-    pipelines, flows = evaluate(spark, config([NIGHT]), silver, D, D + timedelta(days=1), as_of="2025-04-09T12:00")
-    night, morning = by_pipeline(pipelines, D), by_pipeline(pipelines, D + timedelta(days=1))
+    day = date(2025, 4, 8)
+    pipelines, flows = evaluate(spark, config([NIGHT]), silver, day, day + timedelta(days=1), as_of="2025-04-09T12:00")
+    night, morning = by_pipeline(pipelines, day), by_pipeline(pipelines, day + timedelta(days=1))
     for name, rerun, ended in (
         ("master", "m2", "09:25"),
         ("child", "c2", "09:20"),
@@ -288,10 +289,10 @@ def test_a_next_morning_rerun_belongs_to_the_night_it_reruns_in_every_format_wit
         assert (row.run_count, row.failed_run_count, row.end_local) == (2, 1, f"2025-04-09 {ended}:00"), name
         assert (morning[name].reason, morning[name].run_count) == ("MISSING", 0), name
     assert night["master"].detail == "ended 09:25:00, deadline 01:30; succeeded after 1 failed or cancelled run(s)"
-    assert night["child_of_rest"].business_date == D and night["child_of_rest"].flow == "UNASSIGNED"
+    assert night["child_of_rest"].business_date == day and night["child_of_rest"].flow == "UNASSIGNED"
     assert "child_of_rest" not in morning
     # The flow's span is the night's runs; the rerun counts for the status only.
-    flow = {f.business_date: f for f in flows}[D]
+    flow = {f.business_date: f for f in flows}[day]
     assert (flow.start_local, flow.end_local, flow.status) == ("2025-04-08 00:10:00", "2025-04-08 00:20:00", "WARNING")
 
 
