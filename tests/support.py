@@ -84,6 +84,8 @@ def gold_history(spark: SparkSession, rows: list[tuple], flow: str = "F") -> Dat
             "last_run_status": status,
             "duration_seconds": seconds,
             "consecutive_ko_days": 0,
+            "status_color": "#2E7D32" if status == "Succeeded" else "#C62828",
+            "evaluated_at": datetime(2025, 1, 1),
         }
         for pipeline, day, status, seconds in rows
     ]

@@ -117,7 +117,7 @@ def invoking_run_id(predecessors_json: Column) -> Column:
     or a manual run, and for text that is not such an array (the run itself is still kept)."""
     parsed = F.from_json(predecessors_json, PREDECESSORS_SCHEMA)
     by_pipeline = F.filter(parsed, lambda p: p["InvokedByType"] == INVOKED_BY_PIPELINE)
-    first = F.element_at(by_pipeline, 1)
+    first = F.try_element_at(by_pipeline, F.lit(1))
     return blank_to_null(F.coalesce(blank_to_null(first["PipelineRunId"]), first["Id"]))
 
 
