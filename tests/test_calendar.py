@@ -42,6 +42,7 @@ def _evening_runs(first: date, last: date, planted: dict[date, tuple]) -> list[t
     return rows
 
 
+@pytest.mark.heavy  # seven months of nights in one evaluation (~1 min on 2 busy cores)
 def test_a_flow_that_starts_the_evening_before_keeps_its_night_whole_across_both_dst_changes(spark):
     """Spring forward (30 March) and fall back (26 October) 2025 in Paris, one business date per night: no
     night is cut in two, the 02:00 deadline is the morning's, the first and last days are not MISSING."""
