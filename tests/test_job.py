@@ -54,12 +54,14 @@ def test_fixture_night_gives_the_statuses_the_rules_imply(spark, diagnostic_nigh
     }
     assert pipelines["sitecom_home_master"].reason == "CANCELLED"
     missing = {name for name, r in pipelines.items() if r.reason == "MISSING"}
-    assert len(missing) == 1 + 3 + 17  # accounting_cube_monthly_master is not expected on the 8th
+    # accounting_cube_monthly_master is not expected on the 8th; the fixture has no Billing run
+    assert len(missing) == 1 + 3 + 17 + 2
     assert "accounting_cube_monthly_master" not in pipelines
     assert {name: (r.status, r.pipelines_expected, r.pipelines_ko) for name, r in flows.items()} == {
         "Telephonie": ("WARNING", 2, 1),
         "Solaris": ("WARNING", 4, 3),
         "Sitecom": ("WARNING", 19, 18),
+        "Billing": ("KO", 2, 2),
     }
     assert flows["Sitecom"].reason == "MISSING,CANCELLED,RETRIED"
     telephonie = pipelines["telephonie_master"]
@@ -217,7 +219,7 @@ def test_catalog_tables_get_the_same_schema_comments_and_properties(spark, tmp_p
         assert (detail.minReaderVersion, detail.description) == (1, table.comment)
         assert all(f.metadata.get("comment") for f in spark.read.table(storage.sql_name(table)).schema.fields)
     flows = {r.flow: r.status for r in storage.read(FLOW_DAILY_STATUS).collect()}
-    assert flows == {"Telephonie": "WARNING", "Solaris": "WARNING", "Sitecom": "WARNING"}
+    assert flows == {"Telephonie": "WARNING", "Solaris": "WARNING", "Sitecom": "WARNING", "Billing": "KO"}
 
 
 SQL = REPO / "sql"
