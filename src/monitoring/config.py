@@ -444,7 +444,7 @@ class Config:
 _OVERRIDE_KEYS = ("schedule", "deadline", "duration")
 _TOP_KEYS = ("timezone", "source", "storage", "defaults", "flows", "alerts")
 _FLOW_KEYS = ("name", "pipelines", "ko_when", "order", "day_starts_at", *_OVERRIDE_KEYS)
-_DEFAULT_KEYS = ("day_starts_at", *_OVERRIDE_KEYS)  # day_starts_at stops at the flow: one flow, one calendar
+_DEFAULT_KEYS = (*_OVERRIDE_KEYS, "day_starts_at")  # day_starts_at stops at the flow: one flow, one calendar
 _PIPELINE_KEYS = ("name", "depends_on", *_OVERRIDE_KEYS)
 _CSV_KEYS = ("delimiter", "timestamp_format", "columns")
 _SOURCE_KEYS = ("format", "path", "lookback_hours", *_CSV_KEYS)
