@@ -194,8 +194,8 @@ def test_missing_source_folder_is_a_clear_error(spark, lake, tmp_path):
 
 
 def test_a_silver_table_from_before_invoked_by_run_id_gains_the_column(spark, lake):
-    """A lakehouse written by an older version: the first ingest adds the column, older rows keep null."""
-    logs, cfg = lake
+    """A lakehouse written by an older version: the first ingest adds the column (the MERGE evolves the schema)."""
+    _, cfg = lake
     storage = Storage(spark, cfg.storage)
     old_schema = StructType([f for f in PIPELINE_RUNS.schema.fields if f.name != "invoked_by_run_id"])
     spark.createDataFrame([], old_schema).write.format("delta").partitionBy("start_month").save(
