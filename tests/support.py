@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,16 +38,16 @@ def config(flows: list[dict[str, Any]], **top: Any) -> Config:
 
 
 def runs(spark: SparkSession, rows: list[tuple], timezone: str = PARIS) -> DataFrame:
-    """Silver runs from (pipeline, status, start_local, end_local[, error]) tuples."""
+    """Silver runs from (pipeline, status, start_local, end_local[, error[, run_id[, group[, invoked_by]]]]) tuples."""
     records = []
     for index, row in enumerate(rows):
         pipeline, status, start, end = row[:4]
-        error = row[4] if len(row) > 4 else None
+        error, run_id, group, invoked_by = (*row[4:], None, None, None, None)[:4]
         start_utc, end_utc = local(start, timezone), local(end, timezone)
         duration = int((end_utc - start_utc).total_seconds()) if end_utc else None
         records.append(
             (
-                f"run-{index:04d}",
+                run_id or f"run-{index:04d}",
                 pipeline,
                 "ADF-TEST",
                 status,
@@ -56,7 +56,8 @@ def runs(spark: SparkSession, rows: list[tuple], timezone: str = PARIS) -> DataF
                 duration,
                 "UserError" if status == "Failed" else None,
                 error,
-                None,
+                group,
+                invoked_by,
                 None,
                 end_utc or start_utc,
                 "test",
@@ -65,6 +66,30 @@ def runs(spark: SparkSession, rows: list[tuple], timezone: str = PARIS) -> DataF
             )
         )
     return spark.createDataFrame(records, PIPELINE_RUNS.schema)
+
+
+def gold_history(spark: SparkSession, rows: list[tuple], flow: str = "F") -> DataFrame:
+    """Stored ``pipeline_daily_status`` rows from (pipeline, business_date, last_run_status, duration_seconds):
+    what the nights before left, as the baselines read it."""
+    fields = PIPELINE_DAILY_STATUS.schema.fieldNames()
+    values = [
+        {
+            "business_date": day,
+            "flow": flow,
+            "pipeline_name": pipeline,
+            "expected": True,
+            "status": "OK" if status == "Succeeded" else "KO",
+            "run_count": 1,
+            "failed_run_count": 0 if status == "Succeeded" else 1,
+            "last_run_status": status,
+            "duration_seconds": seconds,
+            "consecutive_ko_days": 0,
+            "status_color": "#2E7D32" if status == "Succeeded" else "#C62828",
+            "evaluated_at": datetime(2025, 1, 1),
+        }
+        for pipeline, day, status, seconds in rows
+    ]
+    return spark.createDataFrame([tuple(v.get(f) for f in fields) for v in values], PIPELINE_DAILY_STATUS.schema)
 
 
 def evaluate(
@@ -76,8 +101,33 @@ def evaluate(
     as_of: str | None = None,
     stored_pipelines: DataFrame | None = None,
     stored_flows: DataFrame | None = None,
+    history_from: date | None = None,
 ) -> tuple[list, list]:
-    """Evaluate and collect both gold frames, as lists of Rows sorted by date and name."""
+    """Evaluate and collect both gold frames, as lists of Rows sorted by date and name.
+
+    ``history_from``: evaluate [history_from, first) first and use those rows as the stored gold tables, as
+    the nights before would have (baselines read their history from gold).
+    """
+    if history_from is not None:
+        past = _evaluated(spark, cfg, run_rows, history_from, first - timedelta(days=1), as_of, None, None)
+        stored_pipelines, stored_flows = (frame.localCheckpoint() for frame in past)
+    pipelines, flows = _evaluated(spark, cfg, run_rows, first, last, as_of, stored_pipelines, stored_flows)
+    return (
+        pipelines.orderBy("business_date", "pipeline_name").collect(),
+        flows.orderBy("business_date", "flow").collect(),
+    )
+
+
+def _evaluated(
+    spark: SparkSession,
+    cfg: Config,
+    run_rows: DataFrame,
+    first: date,
+    last: date | None,
+    as_of: str | None,
+    stored_pipelines: DataFrame | None,
+    stored_flows: DataFrame | None,
+) -> tuple[DataFrame, DataFrame]:
     ev = Evaluation(
         first=first,
         last=last or first,
@@ -92,10 +142,7 @@ def evaluate(
         stored_pipelines if stored_pipelines is not None else spark.createDataFrame([], PIPELINE_DAILY_STATUS.schema),
         stored_flows if stored_flows is not None else spark.createDataFrame([], FLOW_DAILY_STATUS.schema),
     )
-    return (
-        pipelines.orderBy("business_date", "pipeline_name").collect(),
-        flows.orderBy("business_date", "flow").collect(),
-    )
+    return pipelines, flows
 
 
 def by_pipeline(rows: list, day: date | None = None) -> dict:

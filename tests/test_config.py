@@ -99,7 +99,7 @@ def example():
     return load_config(EXAMPLE)
 
 
-def test_example_has_three_flows(example):
+def test_example_flows(example):
     assert example.timezone == "Europe/Paris"
     assert (example.source.format, example.source.path, example.storage.root) == (
         "adf_diagnostic",
@@ -110,8 +110,9 @@ def test_example_has_three_flows(example):
         ("Telephonie", "all", "none", 2),
         ("Solaris", "all", "sequential", 4),
         ("Sitecom", "all", "none", 20),
+        ("Billing", "all", "sequential", 2),
     ]
-    assert len(example.pipelines) == 26
+    assert len(example.pipelines) == 28
 
 
 def test_example_defaults_are_the_rule_for_unassigned_pipelines(example):
@@ -153,7 +154,7 @@ def test_packaged_example_is_the_same_file(example):
 )
 def test_example_pipelines(example, name, flow_name, order, schedule, deadline, depends_on):
     rule = {p.name: p for p in example.pipelines}[name]
-    assert (rule.flow, rule.execution_order, rule.schedule.text, rule.deadline, rule.depends_on) == (
+    assert (rule.flow, rule.execution_order, rule.schedule.text, rule.deadline, rule.predecessors) == (
         flow_name,
         order,
         schedule,
@@ -260,7 +261,7 @@ def test_defaults_do_not_leak_into_the_flow_rule():
 )
 def test_depends_on(entries, order, expected):
     config = parse_config(flow(*entries, order=order))
-    assert [p.depends_on for p in config.pipelines] == expected
+    assert [p.predecessors for p in config.pipelines] == expected
     assert [p.execution_order for p in config.pipelines] == list(range(1, len(entries) + 1))
 
 
@@ -321,7 +322,7 @@ ERROR_CASES = [
     ),
     pytest.param(
         doc(defaults={"order": "sequential"}),
-        "defaults.order: unknown key (allowed: schedule, deadline, duration)",
+        "defaults.order: unknown key (allowed: schedule, deadline, duration, day_starts_at)",
         id="defaults-key",
     ),
     pytest.param(
@@ -813,7 +814,7 @@ def test_validate_example_prints_the_flows(capsys):
         "    overrides: flow Sitecom, pipeline accounting_cube_monthly_master",
     ]
     assert out[-len(alerts) :] == alerts
-    assert len(out) == 1 + 3 + 26 + len(alerts)
+    assert len(out) == 1 + 4 + 28 + len(alerts)
 
 
 @pytest.mark.parametrize(

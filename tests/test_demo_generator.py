@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitoring.config import Config, load_config
+from monitoring.config import Config, clock_moment, day_span, load_config
 from monitoring.demo import DemoLogs, generate_demo_logs
 from monitoring.rules import REASON_CODES, SUCCEEDED, TERMINAL_STATES
 
@@ -88,20 +88,35 @@ class RunView:
     end: datetime | None
 
 
-def runs_by_day(records: list[dict], zone: ZoneInfo) -> dict[tuple[str, date], list[RunView]]:
-    """Each run's best state (a terminal one beats the others), grouped by pipeline and business date."""
+def business_date(config: Config, pipeline: str, start: datetime) -> date:
+    """The date whose span (config.day_span, with the pipeline's flow's day_starts_at) holds ``start``."""
+    rule = next((p for p in config.pipelines if p.name == pipeline), config.defaults)
+    day = start.astimezone(ZoneInfo(config.timezone)).date() + timedelta(days=1)
+    while not day_span(day, config.timezone, rule.day_starts_at)[0] <= start:
+        day -= timedelta(days=1)
+    return day
+
+
+def runs_by_day(records: list[dict], config: Config) -> dict[tuple[str, date], list[RunView]]:
+    """Each run's best state (a terminal one beats the others), grouped by pipeline and business date: its
+    own, or its run group's earliest run's (a rerun belongs to the night it reruns)."""
     best: dict[str, dict] = {}
     for rec in records:
         current = best.get(rec["runId"])
         rank = (rec["status"] in TERMINAL_STATES, rec["time"])
         if current is None or rank > (current["status"] in TERMINAL_STATES, current["time"]):
             best[rec["runId"]] = rec
+    group_start: dict[str, datetime] = {}
+    for rec in best.values():
+        start = parse_time(rec["start"])
+        assert start is not None
+        group_start[rec["groupId"]] = min(start, group_start.get(rec["groupId"], start))
     days: dict[tuple[str, date], list[RunView]] = defaultdict(list)
     for rec in best.values():
         start = parse_time(rec["start"])
         assert start is not None
         run = RunView(rec["pipelineName"], rec["status"], start, parse_time(rec["end"]))
-        days[(run.pipeline, start.astimezone(zone).date())].append(run)
+        days[(run.pipeline, business_date(config, run.pipeline, group_start[rec["groupId"]]))].append(run)
     for runs in days.values():
         runs.sort(key=lambda r: r.start)
     return days
@@ -109,9 +124,8 @@ def runs_by_day(records: list[dict], zone: ZoneInfo) -> dict[tuple[str, date], l
 
 def is_due_at(config: Config, pipeline: str, day: date) -> tuple[datetime, datetime | None]:
     rule = next((p for p in config.pipelines if p.name == pipeline), config.defaults)
-    zone = ZoneInfo(config.timezone)
-    deadline = datetime.combine(day, rule.deadline, tzinfo=zone) if rule.deadline else None
-    return deadline or datetime.combine(day + timedelta(days=1), time(), tzinfo=zone), deadline
+    deadline = clock_moment(day, rule.deadline, config.timezone, rule.day_starts_at) if rule.deadline else None
+    return deadline or day_span(day, config.timezone, rule.day_starts_at)[1], deadline
 
 
 def expected(config: Config, pipeline: str, day: date) -> bool:
@@ -130,7 +144,7 @@ def duration_minutes(run: RunView) -> float:
 def reasons(config: Config, demo: DemoLogs, now: datetime) -> dict[tuple[str, date], set[str]]:
     """The job's reason codes, re-derived in plain Python from the generated logs."""
     zone = ZoneInfo(config.timezone)
-    days = runs_by_day([rec for _, rec in parse_all(demo.root).records], zone)
+    days = runs_by_day([rec for _, rec in parse_all(demo.root).records], config)
     rules = {p.name: p for p in config.pipelines}
     dates = {day for _, day in days} | {now.astimezone(zone).date()}
     keys = set(days) | {(p, d) for p in rules for d in dates if expected(config, p, d)}
@@ -155,7 +169,7 @@ def reasons(config: Config, demo: DemoLogs, now: datetime) -> dict[tuple[str, da
             codes.add("LATE")
         if ok and any(r.status in ("Failed", "Cancelled") for r in runs[:-1]):
             codes.add("RETRIED")
-        for dep in rules[pipeline].depends_on if pipeline in rules else ():
+        for dep in rules[pipeline].predecessors if pipeline in rules else ():
             before = days.get((dep, day))
             if final and before and (before[-1].end is None or final.start < before[-1].end):
                 codes.add("ORDER")
@@ -355,7 +369,11 @@ def test_five_past_midnight_still_works(config: Config, tmp_path: Path) -> None:
     }
     assert {*REASON_CODES, "UNASSIGNED", "QUARANTINE"} <= {i.reason for i in demo.incidents}
     found = reasons(config, demo, JUST_AFTER_MIDNIGHT)
-    assert all(found[(p.name, today)] == {"PENDING"} for p in config.pipelines if expected(config, p.name, today))
+    expected_today = [p for p in config.pipelines if expected(config, p.name, today)]
+    assert all(found[(p.name, today)] == {"PENDING"} for p in expected_today if p.day_starts_at >= 0)
+    # A night that began the evening before is over by 00:05: Billing's ran 22:30-23:40.
+    evening = [p for p in expected_today if p.day_starts_at < 0]
+    assert evening and all(found[(p.name, today)] == set() for p in evening)
 
 
 def test_a_short_range_plants_only_what_fits(config: Config, tmp_path: Path) -> None:

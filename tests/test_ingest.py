@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from pyspark.sql.types import StructType
 
 from monitoring.ingest import day_folders_glob, factory_globs, ingest
 from monitoring.sources import SourceError
@@ -190,3 +191,17 @@ def test_missing_source_folder_is_a_clear_error(spark, lake, tmp_path):
     cfg = replace(cfg, source=replace(cfg.source, path=str(tmp_path / "nowhere")))
     with pytest.raises(SourceError, match=r"source.path: .*nowhere.* does not exist"):
         ingest(spark, Storage(spark, cfg.storage), cfg, NOW)
+
+
+def test_a_silver_table_from_before_invoked_by_run_id_gains_the_column(spark, lake):
+    """A lakehouse written by an older version: the first ingest adds the column (the MERGE evolves the schema)."""
+    _, cfg = lake
+    storage = Storage(spark, cfg.storage)
+    old_schema = StructType([f for f in PIPELINE_RUNS.schema.fields if f.name != "invoked_by_run_id"])
+    spark.createDataFrame([], old_schema).write.format("delta").partitionBy("start_month").save(
+        storage.location(PIPELINE_RUNS)
+    )
+    ingest(spark, storage, cfg, datetime(2025, 4, 8, 6, tzinfo=UTC))
+    runs = runs_by_id(storage)
+    assert "invoked_by_run_id" in storage.read(PIPELINE_RUNS).columns
+    assert runs[TELEPHONIE_RUN].invoked_by_run_id is None  # started by a schedule trigger

@@ -54,12 +54,14 @@ def test_fixture_night_gives_the_statuses_the_rules_imply(spark, diagnostic_nigh
     }
     assert pipelines["sitecom_home_master"].reason == "CANCELLED"
     missing = {name for name, r in pipelines.items() if r.reason == "MISSING"}
-    assert len(missing) == 1 + 3 + 17  # accounting_cube_monthly_master is not expected on the 8th
+    # accounting_cube_monthly_master is not expected on the 8th; the fixture has no Billing run
+    assert len(missing) == 1 + 3 + 17 + 2
     assert "accounting_cube_monthly_master" not in pipelines
     assert {name: (r.status, r.pipelines_expected, r.pipelines_ko) for name, r in flows.items()} == {
         "Telephonie": ("WARNING", 2, 1),
         "Solaris": ("WARNING", 4, 3),
         "Sitecom": ("WARNING", 19, 18),
+        "Billing": ("KO", 2, 2),
     }
     assert flows["Sitecom"].reason == "MISSING,CANCELLED,RETRIED"
     telephonie = pipelines["telephonie_master"]
@@ -217,7 +219,7 @@ def test_catalog_tables_get_the_same_schema_comments_and_properties(spark, tmp_p
         assert (detail.minReaderVersion, detail.description) == (1, table.comment)
         assert all(f.metadata.get("comment") for f in spark.read.table(storage.sql_name(table)).schema.fields)
     flows = {r.flow: r.status for r in storage.read(FLOW_DAILY_STATUS).collect()}
-    assert flows == {"Telephonie": "WARNING", "Solaris": "WARNING", "Sitecom": "WARNING"}
+    assert flows == {"Telephonie": "WARNING", "Solaris": "WARNING", "Sitecom": "WARNING", "Billing": "KO"}
 
 
 SQL = REPO / "sql"
@@ -248,15 +250,17 @@ def analyst_query(spark, lakehouse: Path, name: str, **parameters):
 
 def test_sql_todays_ko_list(spark, diagnostic_night):
     rows = analyst_query(spark, diagnostic_night[0], "todays_ko_list.sql", business_date=DAY)
-    assert [r.status for r in rows].count("KO") == 22 and rows[-1].pipeline_name == "sitecom_claims_master"
-    assert rows[0].status == "KO" and rows[0].flow == "Sitecom"
+    # 22 KO pipelines of the fixture night, and Billing's 2 (the fixture logs predate that flow: MISSING)
+    assert [r.status for r in rows].count("KO") == 24 and rows[-1].pipeline_name == "sitecom_claims_master"
+    assert rows[0].status == "KO" and rows[0].flow == "Billing"
     assert analyst_query(spark, diagnostic_night[0], "todays_ko_list.sql", business_date=date(2025, 4, 9)) == []
 
 
 def test_sql_streaks_and_history(spark, diagnostic_night):
     lakehouse = diagnostic_night[0]
     streaks = analyst_query(spark, lakehouse, "ko_streaks.sql", min_days=1)
-    assert {r.level for r in streaks} == {"pipeline"} and len(streaks) == 22
+    assert {(r.level, r.name) for r in streaks if r.level == "flow"} == {("flow", "Billing")}  # both KO
+    assert len(streaks) == 22 + 2 + 1
     assert analyst_query(spark, lakehouse, "ko_streaks.sql", min_days=2) == []
     history = analyst_query(
         spark, lakehouse, "pipeline_last_30_days.sql", pipeline_name="telephonie_master", business_date=DAY
@@ -267,6 +271,7 @@ def test_sql_streaks_and_history(spark, diagnostic_night):
 def test_sql_success_rate_per_flow_per_month(spark, diagnostic_night):
     rows = analyst_query(spark, diagnostic_night[0], "success_rate_per_flow_per_month.sql")
     assert {(r.flow, r.days, r.warning_days, r.availability, r.on_time_rate) for r in rows} == {
+        ("Billing", 1, 0, 0.0, 0.0),  # no run in the fixture logs
         ("Sitecom", 1, 1, 1.0, 0.0),
         ("Solaris", 1, 1, 1.0, 0.0),
         ("Telephonie", 1, 1, 1.0, 0.0),

@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 from monitoring.config import Schedule
 from monitoring.evaluate import is_expected
 from monitoring.tables import FLOW_DAILY_STATUS, PIPELINE_DAILY_STATUS
-from support import by_pipeline, config, evaluate, runs
+from support import by_pipeline, config, evaluate, gold_history, runs
 
 D = date(2025, 4, 8)  # a Tuesday
 
@@ -27,12 +27,8 @@ SOLARIS = {
 
 
 def _history(pipeline: str, minutes: int, days: int, last: date) -> list[tuple]:
-    """A successful run of ``minutes`` at 03:00 on each of the ``days`` days before ``last``."""
-    rows = []
-    for back in range(days, 0, -1):
-        day = last - timedelta(days=back)
-        rows.append((pipeline, "Succeeded", f"{day} 03:00:00", f"{day} 03:{minutes:02d}:00"))
-    return rows
+    """Stored gold rows: a successful final run of ``minutes`` on each of the ``days`` days before ``last``."""
+    return [(pipeline, last - timedelta(days=back), "Succeeded", minutes * 60) for back in range(days, 0, -1)]
 
 
 # One night with a flow per rule, evaluated once (the suite's time budget), asserted by many tests.
@@ -49,6 +45,15 @@ NIGHT_FLOWS = [
     {"name": "Combined", "deadline": "04:00", "pipelines": ["combined"]},
     {"name": "Monthly", "pipelines": [{"name": "monthly", "schedule": "monthly:1"}]},
     {"name": "Long", "pipelines": ["long"]},
+]
+NIGHT_HISTORY = [
+    *_history("same", 20, 10, D),
+    *_history("slow", 20, 10, D),
+    *_history("not_slow", 20, 10, D),
+    *_history("fast", 20, 10, D),
+    *_history("few", 20, 6, D),  # 6 samples < min_samples 7
+    *_history("short", 8, 10, D),  # median 8 min < fast_min_baseline 10 min
+    *_history("combined", 20, 10, D),
 ]
 NIGHT_RUNS = [
     ("telephonie_master", "Succeeded", "2025-04-08 00:10:03", "2025-04-08 00:18:16"),
@@ -71,19 +76,12 @@ NIGHT_RUNS = [
     ("sitecom_claims_master", "Succeeded", "2025-04-08 01:30", "2025-04-08 01:41:05"),
     ("final_failed", "Succeeded", "2025-04-08 01:00", "2025-04-08 01:10"),
     ("final_failed", "Failed", "2025-04-08 01:20", "2025-04-08 01:25"),
-    *_history("same", 20, 10, D),
     ("same", "Succeeded", f"{D} 03:00:00", f"{D} 03:20:00"),  # 20 min against a 20 min median
-    *_history("slow", 20, 10, D),
     ("slow", "Succeeded", f"{D} 03:00:00", f"{D} 03:55:00"),  # > 2x and >= +5 min
-    *_history("not_slow", 20, 10, D),
     ("not_slow", "Succeeded", f"{D} 03:00:00", f"{D} 03:39:00"),  # < 2x
-    *_history("fast", 20, 10, D),
     ("fast", "Succeeded", f"{D} 03:00:00", f"{D} 03:03:00"),  # < 0.2x, median >= 10 min
-    *_history("few", 20, 6, D),  # 6 samples < min_samples 7
     ("few", "Succeeded", f"{D} 03:00:00", f"{D} 03:59:00"),
-    *_history("short", 8, 10, D),  # median 8 min < fast_min_baseline 10 min
     ("short", "Succeeded", f"{D} 03:00:00", f"{D} 03:01:00"),
-    *_history("combined", 20, 10, D),
     ("combined", "Failed", f"{D} 03:00:00", f"{D} 03:05:00"),
     ("combined", "Succeeded", f"{D} 03:10:00", f"{D} 04:10:00"),  # late, retried, slow
     ("monthly", "Succeeded", f"{D} 03:00", f"{D} 03:10"),
@@ -95,7 +93,8 @@ NIGHT_RUNS = [
 
 @pytest.fixture(scope="module")
 def night(spark):
-    pipelines, flows = evaluate(spark, config(NIGHT_FLOWS), runs(spark, NIGHT_RUNS), D)
+    history = gold_history(spark, NIGHT_HISTORY)
+    pipelines, flows = evaluate(spark, config(NIGHT_FLOWS), runs(spark, NIGHT_RUNS), D, stored_pipelines=history)
     return by_pipeline(pipelines, D), {f.flow: f for f in flows}
 
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
-from monitoring.config import Config, ConfigError, StorageConfig, load_config
+from monitoring.config import Config, ConfigError, StorageConfig, baseline_warnings, load_config, offset_text
 from monitoring.factory.definitions import FactoryError
 
 if TYPE_CHECKING:  # the job pulls in pyspark: keep `validate-config` and argument errors instant
@@ -371,10 +371,12 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
     console.print(f"OK {args.config}: timezone {config.timezone}, source {config.source.format}", markup=False)
     for flow in config.flows:
         line = f"  {flow.name}: {len(flow.pipelines)} pipeline(s), ko_when {flow.ko_when}, order {flow.order}"
+        if flow.day_starts_at:
+            line += f", day starts at {offset_text(flow.day_starts_at)}"
         console.print(line, markup=False)
         for p in flow.pipelines:
             deadline = p.deadline.strftime("%H:%M") if p.deadline else "end of day"
-            after = f", after {', '.join(p.depends_on)}" if p.depends_on else ""
+            after = f", after {', '.join(p.predecessors)}" if p.predecessors else ""
             console.print(
                 f"    {p.execution_order:>2}. {p.name} ({p.schedule.text}, due {deadline}{after})", markup=False
             )
@@ -382,6 +384,8 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
 
     for line in describe_alerts(config.alerts):
         console.print(line, markup=False)
+    for warning in baseline_warnings(config):  # stderr, exit 0: the config works, a rule of it never fires
+        print(f"warning: {warning}", file=sys.stderr)
     if args.factory:
         from monitoring.factory import drift_against
 

@@ -20,7 +20,8 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -99,6 +100,41 @@ class Schedule:
         raise _fail(path, text, SCHEDULE_HINT)
 
 
+def clock_moment(day: date, clock: time, timezone: str, day_starts_at: int) -> datetime:
+    """The UTC moment within business date ``day``'s span when the local clock shows ``clock``.
+
+    The span runs from ``day``'s midnight plus ``day_starts_at`` minutes to the next midnight plus as many, so
+    with -02:00 a "23:30" is the evening before ``day`` and "02:00" is on ``day``. A clock time the clock
+    skips (spring forward) is the moment as far after the gap as it was into it (02:30 -> 03:30 summer time);
+    a time the clock shows twice (fall back) is its first occurrence. Spark's rules say the same
+    (``evaluate.clock_moment_utc``), checked against this by the tests.
+    """
+    minutes = clock.hour * 60 + clock.minute
+    shift = 0
+    if day_starts_at < 0 and minutes >= 24 * 60 + day_starts_at:
+        shift = -1
+    elif day_starts_at > 0 and minutes < day_starts_at:
+        shift = 1
+    wall = datetime.combine(day + timedelta(days=shift), time(0)) + timedelta(minutes=minutes)
+    return _local_to_utc(wall, timezone)
+
+
+def day_span(day: date, timezone: str, day_starts_at: int) -> tuple[datetime, datetime]:
+    """[start, end) of business date ``day`` in UTC: 23 or 25 hours on DST days (boundaries as in clock_moment)."""
+    start = datetime.combine(day, time(0)) + timedelta(minutes=day_starts_at)
+    return _local_to_utc(start, timezone), _local_to_utc(start + timedelta(days=1), timezone)
+
+
+def offset_text(minutes: int) -> str:
+    """-120 -> '-02:00' (a day_starts_at as written in the config)."""
+    return f"{'-' if minutes < 0 else ''}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _local_to_utc(wall: datetime, timezone: str) -> datetime:
+    # fold=0: the first of a repeated time; a skipped time keeps the offset before the gap, so it lands after it.
+    return wall.replace(tzinfo=ZoneInfo(timezone), fold=0).astimezone(UTC)
+
+
 SCHEDULE_HINT = "is not a schedule (daily | weekdays | weekly:mon,thu | monthly:1,15,last | on_demand)"
 
 
@@ -128,7 +164,70 @@ class PipelineRule:
     schedule: Schedule
     deadline: time | None
     duration: DurationRules
-    depends_on: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()  # as written in the config: checked literally every day
+    # order: sequential, for a pipeline without a depends_on: the earlier members of its flow, nearest first.
+    # Its predecessor on a day is the nearest of them the schedule expects that day.
+    chain: tuple[str, ...] = ()
+    day_starts_at: int = 0  # minutes from midnight (-719..719) where the flow's business day starts
+
+    @property
+    def baseline_calendar(self) -> str:
+        """Which days its baseline counts: 'calendar' (every day) or its schedule's text (the days it expects)."""
+        if self.flow == UNASSIGNED_FLOW or self.schedule.kind in ("daily", "on_demand"):
+            return CALENDAR_DAYS
+        return self.schedule.text
+
+    @property
+    def predecessors(self) -> tuple[str, ...]:
+        """The pipelines it follows on a day every member is expected (its chain's nearest and its depends_on)."""
+        return (*self.depends_on, *self.chain[:1])
+
+
+CALENDAR_DAYS = "calendar"
+MAX_BASELINE_REACH_DAYS = 3660  # a baseline looks back ten years at most, whatever its schedule
+
+
+@lru_cache(maxsize=256)
+def _counted_schedule(calendar: str) -> Schedule | None:
+    return None if calendar == CALENDAR_DAYS else Schedule.parse(calendar, "baseline")
+
+
+def baseline_counts(calendar: str, day: date) -> bool:
+    """Whether ``day`` is one of the days a baseline of ``calendar`` (:attr:`PipelineRule.baseline_calendar`) counts."""
+    schedule = _counted_schedule(calendar)
+    return schedule is None or schedule.expects(day)
+
+
+@lru_cache(maxsize=4096)
+def baseline_history_start(calendar: str, baseline_days: int, before: date) -> date:
+    """The first of the ``baseline_days`` counted days before ``before``, or the reach's first day."""
+    floor = before - timedelta(days=MAX_BASELINE_REACH_DAYS)
+    day, found = before, 0
+    while found < baseline_days and day > floor:
+        day -= timedelta(days=1)
+        found += baseline_counts(calendar, day)
+    return day
+
+
+@lru_cache(maxsize=256)
+def _days_in_reach(calendar: str) -> int:
+    reference = date(2024, 1, 1)  # any ten years hold the same counted days, give or take one
+    return sum(baseline_counts(calendar, reference - timedelta(days=n)) for n in range(1, MAX_BASELINE_REACH_DAYS + 1))
+
+
+def baseline_warnings(config: Config) -> list[str]:
+    """Pipelines whose SLOW and FAST can never apply: the days they can count hold fewer than ``min_samples``."""
+    warnings = []
+    for f_index, flow in enumerate(config.flows):
+        for p_index, rule in enumerate(flow.pipelines):
+            days = min(rule.duration.baseline_days, _days_in_reach(rule.baseline_calendar))
+            if days < rule.duration.min_samples:
+                warnings.append(
+                    f"flows[{f_index}].pipelines[{p_index}]: {rule.name} ({rule.schedule.text}) counts at most {days} "
+                    f"day(s) in its baseline (ten years at most), fewer than min_samples ({rule.duration.min_samples}):"
+                    " SLOW and FAST never apply to it"
+                )
+    return warnings
 
 
 @dataclass(frozen=True)
@@ -137,6 +236,7 @@ class Flow:
     ko_when: str  # all | any
     order: str  # none | sequential
     pipelines: tuple[PipelineRule, ...]
+    day_starts_at: int = 0  # minutes; see PipelineRule.day_starts_at
 
 
 @dataclass(frozen=True)
@@ -249,7 +349,8 @@ class Config:
 
 _OVERRIDE_KEYS = ("schedule", "deadline", "duration")
 _TOP_KEYS = ("timezone", "source", "storage", "defaults", "flows", "alerts")
-_FLOW_KEYS = ("name", "pipelines", "ko_when", "order", *_OVERRIDE_KEYS)
+_FLOW_KEYS = ("name", "pipelines", "ko_when", "order", "day_starts_at", *_OVERRIDE_KEYS)
+_DEFAULT_KEYS = (*_OVERRIDE_KEYS, "day_starts_at")  # day_starts_at stops at the flow: one flow, one calendar
 _PIPELINE_KEYS = ("name", "depends_on", *_OVERRIDE_KEYS)
 _CSV_KEYS = ("delimiter", "timestamp_format", "columns")
 _SOURCE_KEYS = ("format", "path", "lookback_hours", "factory", "fetch", *_CSV_KEYS)
@@ -332,6 +433,22 @@ def _deadline(value: Any, path: str) -> time | None:
     return time(int(match[1]), int(match[2]))
 
 
+MAX_DAY_START_MINUTES = 12 * 60  # exclusive: a business day starts within 12 hours of its midnight
+
+
+def _day_starts_at(value: Any, path: str) -> int:
+    """``"HH:MM"`` or ``"-HH:MM"`` -> signed minutes from midnight, strictly between -12:00 and +12:00."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise _fail(path, value, 'is not an offset HH:MM or -HH:MM (write it quoted, e.g. "-02:00")')
+    match = re.fullmatch(r"([+-]?)(\d{1,2}):(\d{2})", value.strip()) if isinstance(value, str) else None
+    if not match or int(match[3]) > 59:
+        raise _fail(path, value, "is not an offset HH:MM or -HH:MM")
+    minutes = int(match[2]) * 60 + int(match[3])
+    if minutes >= MAX_DAY_START_MINUTES:
+        raise _fail(path, value, "is not strictly between -12:00 and +12:00")
+    return -minutes if match[1] == "-" else minutes
+
+
 def _duration(value: Any, path: str, inherited: DurationRules) -> DurationRules:
     mapping = _mapping(value, path)
     allowed = tuple(f.name for f in fields(DurationRules))
@@ -380,6 +497,8 @@ def _flow(raw: Any, path: str, defaults: PipelineRule) -> Flow:
     ko_when = _choice(mapping, "ko_when", ("all", "any"), path)
     order = _choice(mapping, "order", ("none", "sequential"), path)
     flow_rule = _overrides(mapping, path, replace(defaults, flow=name))
+    if "day_starts_at" in mapping:
+        flow_rule = replace(flow_rule, day_starts_at=_day_starts_at(mapping["day_starts_at"], f"{path}.day_starts_at"))
     entries = mapping.get("pipelines")
     if not isinstance(entries, list) or not entries:
         raise _fail(f"{path}.pipelines", entries, "is not a non-empty list of pipelines")
@@ -387,11 +506,18 @@ def _flow(raw: Any, path: str, defaults: PipelineRule) -> Flow:
     for index, entry in enumerate(entries):
         entry_path = f"{path}.pipelines[{index}]"
         entry_map = {"name": entry} if isinstance(entry, str) else _mapping(entry, entry_path)
+        if "day_starts_at" in entry_map:
+            raise ConfigError(
+                f"{entry_path}.day_starts_at: set it on the flow (or in defaults): one flow, one calendar"
+            )
         _check_keys(entry_map, _PIPELINE_KEYS, entry_path)
         rule = _overrides(entry_map, entry_path, flow_rule)
         depends = entry_map.get("depends_on")
+        depends_on: tuple[str, ...] = ()
+        chain: tuple[str, ...] = ()
         if depends is None:
-            depends_on = (pipelines[-1].name,) if order == "sequential" and pipelines else ()
+            # The chain stays apart from depends_on: which of its members is the predecessor depends on the day.
+            chain = tuple(p.name for p in reversed(pipelines)) if order == "sequential" else ()
         elif isinstance(depends, list) and all(isinstance(d, str) and d.strip() for d in depends):
             depends_on = tuple(d.strip() for d in depends)
         else:
@@ -402,9 +528,12 @@ def _flow(raw: Any, path: str, defaults: PipelineRule) -> Flow:
                 name=_text(entry_map.get("name"), f"{entry_path}.name"),
                 execution_order=index + 1,
                 depends_on=depends_on,
+                chain=chain,
             )
         )
-    return Flow(name=name, ko_when=ko_when, order=order, pipelines=tuple(pipelines))
+    return Flow(
+        name=name, ko_when=ko_when, order=order, pipelines=tuple(pipelines), day_starts_at=flow_rule.day_starts_at
+    )
 
 
 def _check_pipeline_graph(flows: tuple[Flow, ...]) -> None:
@@ -437,7 +566,7 @@ def _check_pipeline_graph(flows: tuple[Flow, ...]) -> None:
                     cycle = " -> ".join([*trail[trail.index(name) :], name])
                     raise ConfigError(f"{where[name]}.depends_on: cycle {cycle}")
                 trail.append(name)
-            deps = rules[name].depends_on
+            deps = rules[name].predecessors
             if next_dep < len(deps):
                 stack.append((name, next_dep + 1))
                 stack.append((deps[next_dep], 0))
@@ -535,8 +664,12 @@ def parse_config(raw: Any) -> Config:
         duration=DurationRules(),
     )
     defaults_raw = document.get("defaults") or {}
-    _check_keys(_mapping(defaults_raw, "defaults"), _OVERRIDE_KEYS, "defaults")
+    _check_keys(_mapping(defaults_raw, "defaults"), _DEFAULT_KEYS, "defaults")
     defaults = _overrides(defaults_raw, "defaults", base)
+    if "day_starts_at" in defaults_raw:
+        defaults = replace(
+            defaults, day_starts_at=_day_starts_at(defaults_raw["day_starts_at"], "defaults.day_starts_at")
+        )
     flows_raw = document.get("flows")
     if not isinstance(flows_raw, list) or not flows_raw:
         raise _fail("flows", flows_raw, "is not a non-empty list of flows")

@@ -41,24 +41,40 @@ _KEY = ("business_date", "reason", "recorded_at")
 # --- pure: the rows each reason records ---------------------------------------------------------------------
 
 
+# What with_business_date needs of a run to date it: its group and the run that invoked it.
+_LINKS = ("run_id", "pipeline_name", "start_time", "run_group_id", "invoked_by_run_id")
+
+
+def _links(runs: DataFrame) -> DataFrame:
+    # A silver table from before invoked_by_run_id gains the column at its next MERGE, which comes after this.
+    return runs.select(*[c if c in runs.columns else F.lit(None).cast("string").alias(c) for c in _LINKS])
+
+
 def owed_by_ingested_runs(batch_runs: DataFrame, stored_runs: DataFrame, config: Config, now: datetime) -> DataFrame:
-    """One ``runs changed`` row: the oldest business date of ``batch_runs``, or of the date a run of the batch had
-    in ``stored_runs`` before (a new ``start_time`` can move a run to another date: both dates are owed).
+    """One ``runs changed`` row: the oldest business date the runs of the batch count for, or counted for before.
+
+    A run is dated with the stored runs it hangs on (its group's, the run that invoked it), so a next-morning rerun
+    owes the night it reruns; and a run whose stored state dated it elsewhere (another start, another group) owes
+    that date too. The oldest date of all those runs is owed: every later date is owed with it anyway.
 
     Empty when the batch is. Every run read counts, changed or not: a batch read again after a crash (the silver
     MERGE committed, the manifest not) records the same debt again rather than none.
     """
-    before = stored_runs.select("run_id", F.col("start_time").alias("previous_start_time"))
-    dated = with_business_date(
-        batch_runs.select("run_id", "start_time").join(before, "run_id", "left"), config.timezone
+    batch = _links(batch_runs)
+    stored = _links(stored_runs)
+    groups = batch.select("run_group_id").where("run_group_id IS NOT NULL")
+    invokers = batch.select(F.col("invoked_by_run_id").alias("run_id")).where("run_id IS NOT NULL")
+    related = (
+        stored.join(groups.distinct(), "run_group_id", "left_semi")
+        .unionByName(stored.join(invokers.distinct(), "run_id", "left_semi"))
+        .unionByName(stored.join(batch.select("run_id"), "run_id", "left_semi"))  # as they were before
+        .dropDuplicates(["run_id"])
     )
-    previous = with_business_date(
-        dated.select("run_id", F.col("previous_start_time").alias("start_time")).where("start_time IS NOT NULL"),
-        config.timezone,
-    )
-    dates = dated.select("business_date").unionByName(previous.select("business_date"))
-    summary = dated.agg(F.count("*").alias("runs"), F.max("business_date").alias("newest")).crossJoin(
-        dates.agg(F.min("business_date").alias("oldest"))
+    now_dated = with_business_date(batch.unionByName(related.join(batch, "run_id", "left_anti")), config)
+    before_dated = with_business_date(related, config)
+    dates = now_dated.select("business_date").unionByName(before_dated.select("business_date"))
+    summary = batch.agg(F.count("*").alias("runs")).crossJoin(
+        dates.agg(F.min("business_date").alias("oldest"), F.max("business_date").alias("newest"))
     )
     return summary.where("runs > 0").select(
         F.col("oldest").alias("business_date"),

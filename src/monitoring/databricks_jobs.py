@@ -249,6 +249,7 @@ def event_row(run: BaseRun, host: str) -> tuple:
         failure_type(run, status),
         _error_message(run),
         _run_group_id(run),
+        None,  # invoked_by_run_id: a job run is started by its trigger or a person, not by a job's run
         _parameters(run),
         end or start,  # event_time
     )

@@ -70,6 +70,8 @@ TYPICAL_MINUTES: dict[str, float] = {
     "sitecom_external_novagile_mail_master": 3,
     "sitecom_master": 27,
     "accounting_cube_monthly_master": 35,
+    "billing_extract": 40,
+    "billing_load": 25,
 }
 # Local start of the 1st, 2nd, 3rd flow of the night (minutes after midnight); later flows follow.
 FLOW_START_MINUTES = (10, 120, 180)
@@ -112,7 +114,7 @@ def in_run_order(config: Config) -> tuple[PipelineRule, ...]:
     def visit(rule: PipelineRule) -> None:
         if rule.name in ordered:
             return
-        for dep in rule.depends_on:
+        for dep in rule.predecessors:
             visit(rules[dep])
         ordered[rule.name] = rule
 
@@ -143,19 +145,37 @@ def _chain_offsets(flow: Flow, order: tuple[PipelineRule, ...]) -> dict[str, flo
     members = {p.name for p in flow.pipelines}
     offsets: dict[str, float] = {}
     for index, rule in enumerate(p for p in order if p.name in members):
-        ends = [offsets[d] + typical_seconds(d) for d in rule.depends_on if d in offsets]
+        ends = [offsets[d] + typical_seconds(d) for d in rule.predecessors if d in offsets]
         offsets[rule.name] = max(ends) + 180 if ends else 30.0 * index
     return offsets
 
 
+def clock_seconds(clock: time, day_starts_at: int) -> float:
+    """Seconds after midnight of the business date at which the local clock shows ``clock`` within that day's
+    span (negative the evening before: 23:30 is -1800 with a day starting at -02:00)."""
+    seconds = clock.hour * 3600 + clock.minute * 60
+    if day_starts_at < 0 and seconds >= (24 * 60 + day_starts_at) * 60:
+        return seconds - 86400.0
+    if day_starts_at > 0 and seconds < day_starts_at * 60:
+        return seconds + 86400.0
+    return float(seconds)
+
+
+EVENING_START = timedelta(minutes=30)  # a flow whose day starts the evening before starts this long after
+
+
 def _flow_start_seconds(index: int, flow: Flow, offsets: dict[str, float]) -> float:
-    minutes = FLOW_START_MINUTES[index] if index < len(FLOW_START_MINUTES) else 180 + 150 * (index - 2)
-    start = minutes * 60.0
-    deadlines = [p.deadline for p in flow.pipelines if p.deadline is not None]
+    day_start = flow.day_starts_at * 60.0
+    if flow.day_starts_at < 0:  # its night opens the evening before: 22:30 for a day starting at 22:00
+        start = day_start + EVENING_START.total_seconds()
+    else:
+        minutes = FLOW_START_MINUTES[index] if index < len(FLOW_START_MINUTES) else 180 + 150 * (index - 2)
+        start = max(minutes * 60.0, day_start + 300)
+    deadlines = [clock_seconds(p.deadline, flow.day_starts_at) for p in flow.pipelines if p.deadline is not None]
     if deadlines:
         span = max(offsets[p.name] + typical_seconds(p.name) for p in flow.pipelines)
-        latest_start = min(d.hour * 3600 + d.minute * 60 for d in deadlines) - DEADLINE_MARGIN.seconds - span
-        start = max(300.0, min(start, latest_start))
+        latest_start = min(deadlines) - DEADLINE_MARGIN.seconds - span
+        start = max(day_start + 300.0, min(start, latest_start))
     return start
 
 
@@ -164,7 +184,7 @@ def nightly_timetable(config: Config) -> dict[str, float]:
     order = in_run_order(config)
     planned: dict[str, float] = {}
     for index, flow in enumerate(config.flows):
-        chained = any(p.depends_on for p in flow.pipelines)
+        chained = any(p.predecessors for p in flow.pipelines)
         offsets = _chain_offsets(flow, order) if chained else _batch_offsets(flow)
         start = _flow_start_seconds(index, flow, offsets)
         planned.update({name: start + offset for name, offset in offsets.items()})
@@ -180,6 +200,7 @@ class Plant:
     reason: str
     note: str
     failed_attempts: int = 1  # FAILED: how many runs fail that day (reruns fail too)
+    kind: str = ""  # how the runs are built, when not by ``reason`` alone (NEXT_MORNING_RERUN)
 
 
 @dataclass(frozen=True)
@@ -208,6 +229,9 @@ PENDING_SPEC = _Spec("PENDING", 0, "sitecom_master", "")
 TOTAL_FAILURE_DAYS_AGO = 5
 LATE_DAYS_AGO = 9
 ORDER_SPEC = _Spec("ORDER", 10, "solaris_master", "started 6 minutes before its predecessor ended")
+NEXT_MORNING_DAYS_AGO = 4
+NEXT_MORNING_RERUN = "NEXT_MORNING_RERUN"  # a plant's kind: fails in the night, rerun at 09:15 the next morning
+RERUN_AT = time(9, 15)
 UNASSIGNED_DAYS_AGO = (13, 6, 2)
 DUPLICATE_DAYS_AGO = 2
 TRUNCATED_DAYS_AGO = 1
@@ -222,16 +246,20 @@ def _pick(candidates: list[PipelineRule], preferred: str, taken: set[str]) -> Pi
 
 def _standalone_candidates(config: Config) -> list[PipelineRule]:
     """Daily pipelines with no deadline, no predecessor and no successor: an incident there stays put."""
-    successors = {dep for p in config.pipelines for dep in p.depends_on}
+    successors = {dep for p in config.pipelines for dep in p.predecessors}
     return [
         p
         for p in config.pipelines
-        if p.schedule.kind == "daily" and p.deadline is None and not p.depends_on and p.name not in successors
+        if p.schedule.kind == "daily" and p.deadline is None and not p.predecessors and p.name not in successors
     ]
 
 
 def _deadline_flow(config: Config) -> Flow | None:
-    flows = [f for f in config.flows if all(p.deadline and p.schedule.kind == "daily" for p in f.pipelines)]
+    flows = [
+        f
+        for f in config.flows
+        if f.day_starts_at == 0 and all(p.deadline and p.schedule.kind == "daily" for p in f.pipelines)
+    ]
     return next((f for f in flows if f.name == "Telephonie"), flows[0] if flows else None)
 
 
@@ -271,21 +299,40 @@ def _specs_for_order(config: Config) -> Iterator[tuple[_Spec, PipelineRule]]:
     followers = [
         p
         for p in config.pipelines
-        if p.depends_on
+        if p.predecessors
         and p.schedule.kind == "daily"
-        and typical_seconds(p.depends_on[-1]) >= 8 * 60
-        and rules[p.depends_on[-1]].schedule.kind == "daily"
+        and p.deadline is None
+        and typical_seconds(p.predecessors[-1]) >= 8 * 60
+        and rules[p.predecessors[-1]].schedule.kind == "daily"
     ]
     rule = _pick(followers, ORDER_SPEC.preferred, set())
     if rule is not None:
-        note = f"started 6 minutes before {rule.depends_on[-1]} ended"
+        note = f"started 6 minutes before {rule.predecessors[-1]} ended"
         yield replace(ORDER_SPEC, note=note), rule
+
+
+def _specs_for_next_morning_rerun(config: Config) -> Iterator[tuple[_Spec, PipelineRule]]:
+    """The last pipeline of a flow whose night starts the evening before (else of any flow with a deadline)
+    fails in the night; the on-call engineer reruns it at 09:15: RETRIED (and LATE) on the night's date."""
+    flows = sorted(
+        (f for f in config.flows if all(p.schedule.kind == "daily" for p in f.pipelines) and f.pipelines[-1].deadline),
+        key=lambda f: f.day_starts_at,
+    )
+    if flows:
+        rule = flows[0].pipelines[-1]
+        note = f"fails in the night; rerun by hand at {RERUN_AT:%H:%M} the next morning: RETRIED and LATE on its night"
+        yield _Spec("RETRIED", NEXT_MORNING_DAYS_AGO, rule.name, note), rule
 
 
 def plan_incidents(config: Config, dates: list[date]) -> list[Plant]:
     """The planted incidents that fall in ``dates`` (oldest first, the last one is today)."""
     today = dates[-1]
-    specs = [*_specs_for_standalone(config), *_specs_for_deadline_flow(config), *_specs_for_order(config)]
+    specs = [
+        *_specs_for_standalone(config),
+        *_specs_for_deadline_flow(config),
+        *_specs_for_order(config),
+        *_specs_for_next_morning_rerun(config),
+    ]
     plants: list[Plant] = []
     for spec, rule in specs:
         index = len(dates) - 1 - spec.days_ago
@@ -295,6 +342,10 @@ def plan_incidents(config: Config, dates: list[date]) -> list[Plant]:
         clash = any(p.business_date == day and p.pipeline == rule.name for p in plants)
         if index >= first_index and rule.schedule.expects(day) and not clash:
             plants.append(Plant(day, rule.name, spec.reason, spec.note, spec.failed_attempts))
+            if spec.days_ago == NEXT_MORNING_DAYS_AGO and spec.reason == "RETRIED" and rule.deadline is not None:
+                plants[-1] = replace(plants[-1], kind=NEXT_MORNING_RERUN)
+                note = f"the {RERUN_AT:%H:%M} rerun ends after the deadline"
+                plants.append(Plant(day, rule.name, "LATE", note, kind=NEXT_MORNING_RERUN))
     if UNASSIGNED_PIPELINE not in {p.name for p in config.pipelines}:
         for days_ago in UNASSIGNED_DAYS_AGO:
             if days_ago < len(dates):
@@ -481,10 +532,23 @@ def _hanging(ctx: RunContext, _: Plant) -> list[Run]:
 
 
 def _late(ctx: RunContext, _: Plant) -> list[Run]:
-    deadline = ctx.rule.deadline or time(23, 0)
-    end = ctx.night.local(deadline.hour * 3600 + deadline.minute * 60 + ctx.rng.uniform(300, 420))
-    # Never before midnight: the run must stay on its business date (and then ends later still).
-    return ctx.succeeded(start=max(end - ctx.duration, ctx.night.local(60)))
+    day_start = ctx.rule.day_starts_at * 60
+    end = ctx.night.local(
+        clock_seconds(ctx.rule.deadline or time(23, 0), ctx.rule.day_starts_at) + ctx.rng.uniform(300, 420)
+    )
+    # Never before the business day began: the run must stay on its date (and then ends later still).
+    return ctx.succeeded(start=max(end - ctx.duration, ctx.night.local(day_start + 60)))
+
+
+def _next_morning_rerun(ctx: RunContext, _: Plant) -> list[Run]:
+    """Fails in the night; rerun by hand the next morning, in the failed run's group (as ADF does)."""
+    failure = _sql_failure(ctx.rule.name, ctx.rule.flow)
+    first = ctx.run(ctx.start, timedelta(seconds=ctx.rng.uniform(60, 150)), FAILED, failure)
+    morning = max(
+        ctx.night.local(RERUN_AT.hour * 3600 + RERUN_AT.minute * 60), (first.end or ctx.start) + timedelta(hours=6)
+    )
+    rerun = ctx.run(morning, ctx.duration, SUCCEEDED, trigger=_manual_trigger(ctx.rng), group_id=first.group_id)
+    return [first, rerun]
 
 
 def _out_of_order(ctx: RunContext, _: Plant) -> list[Run]:
@@ -530,13 +594,14 @@ RUN_BUILDERS: dict[str, Callable[[RunContext, Plant], list[Run]]] = {
     "RETRIED": _retried,
     "SLOW": _slow,
     "FAST": _fast,
+    NEXT_MORNING_RERUN: _next_morning_rerun,
 }
 
 
 def _planned_start(night: Night, rule: PipelineRule, planned: float, ends: dict[str, datetime | None]) -> datetime:
     """Chained pipelines start a few minutes after their predecessors ended; others on their trigger."""
     rng = night.rng("start", rule.name)
-    dep_ends = [ends.get(dep) for dep in rule.depends_on]
+    dep_ends = [ends.get(dep) for dep in rule.predecessors]
     if dep_ends and all(end is not None for end in dep_ends):
         return max(e for e in dep_ends if e is not None) + timedelta(seconds=rng.uniform(120, 240))
     return night.local(planned + rng.uniform(0, 45))
@@ -568,10 +633,10 @@ def nightly_runs(timetable: Timetable, night: Night, plants: dict[tuple[date, st
             start=_planned_start(night, rule, planned[rule.name], ends),
             duration=timedelta(seconds=typical_seconds(rule.name) * rng.uniform(0.94, 1.06)),
             trigger=night.trigger(rule.flow),
-            predecessor_end=ends.get(rule.depends_on[-1]) if rule.depends_on else None,
+            predecessor_end=ends.get(rule.predecessors[-1]) if rule.predecessors else None,
         )
         plant = plants.get((night.business_date, rule.name), normal)
-        pipeline_runs = RUN_BUILDERS.get(plant.reason, _normal)(ctx, plant)
+        pipeline_runs = RUN_BUILDERS.get(plant.kind or plant.reason, _normal)(ctx, plant)
         ends[rule.name] = pipeline_runs[-1].end if pipeline_runs else None
         runs.extend(pipeline_runs)
     return runs

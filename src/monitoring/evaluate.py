@@ -15,7 +15,14 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from monitoring.config import LAST_DAY_OF_MONTH, UNASSIGNED_FLOW, Config, PipelineRule
+from monitoring.config import (
+    LAST_DAY_OF_MONTH,
+    UNASSIGNED_FLOW,
+    Config,
+    PipelineRule,
+    baseline_counts,
+    baseline_history_start,
+)
 from monitoring.rules import (
     CANCELLED,
     FAILED,
@@ -66,6 +73,9 @@ CATALOG_SCHEMA = T.StructType(
         T.StructField("fast_factor", T.DoubleType(), False),
         T.StructField("fast_min_baseline_seconds", T.DoubleType(), False),
         T.StructField("depends_on", T.ArrayType(T.StringType()), False),
+        T.StructField("chain", T.ArrayType(T.StringType()), False),
+        T.StructField("day_starts_at", T.IntegerType(), False),
+        T.StructField("baseline_calendar", T.StringType(), False),
     ]
 )
 RULE_COLUMNS = tuple(f.name for f in CATALOG_SCHEMA.fields if f.name != "pipeline_name")
@@ -87,6 +97,9 @@ def _catalog_row(rule: PipelineRule) -> tuple:
         float(d.fast_factor),
         float(d.fast_min_baseline_minutes) * 60,
         list(rule.depends_on),
+        list(rule.chain),
+        rule.day_starts_at,
+        rule.baseline_calendar,
     )
 
 
@@ -147,9 +160,110 @@ def local_wall_clock_to_utc(business_date: Column, minutes: Column, timezone: st
     return F.to_utc_timestamp(wall, timezone)
 
 
-def with_business_date(runs: DataFrame, timezone: str) -> DataFrame:
-    """``business_date``: the local calendar date of the run's start."""
-    return runs.withColumn("business_date", F.to_date(F.from_utc_timestamp("start_time", timezone)))
+def clock_moment_utc(business_date: Column, minutes: Column, day_starts_at: Column, timezone: str) -> Column:
+    """The UTC moment in ``business_date``'s span when the local clock shows ``minutes`` after midnight.
+
+    With a day starting the evening before (-02:00), 23:30 is on the evening before; with one starting at
+    06:00, 05:00 is the next morning. DST as :func:`monitoring.config.clock_moment` (which the tests hold
+    this to): a skipped time is applied as far after the gap, a repeated one at its first occurrence.
+    """
+    shift = (
+        F.when((day_starts_at < 0) & (minutes >= 24 * 60 + day_starts_at), -1)
+        .when((day_starts_at > 0) & (minutes < day_starts_at), 1)
+        .otherwise(0)
+    )
+    return local_wall_clock_to_utc(F.date_add(business_date, shift), minutes, timezone)
+
+
+def span_date(start_time: Column, day_starts_at: Column, timezone: str) -> Column:
+    """The business date whose span holds ``start_time``: [D's midnight + offset, D+1's midnight + offset)."""
+    local = F.from_utc_timestamp(start_time, timezone)
+    guess = F.to_date(local - F.make_dt_interval(mins=day_starts_at))
+    # The wall-clock guess is off by one around a DST change; the spans' instants decide.
+    return (
+        F.when(start_time < local_wall_clock_to_utc(guess, day_starts_at, timezone), F.date_sub(guess, 1))
+        .when(
+            start_time >= local_wall_clock_to_utc(F.date_add(guess, 1), day_starts_at, timezone),
+            F.date_add(guess, 1),
+        )
+        .otherwise(guess)
+    )
+
+
+# Runs reached through run groups and invoking runs: a link of at most 2**4 hops (a rerun of a master whose
+# children invoke children...) is followed to the run that holds the date.
+_LINK_ROUNDS = 4
+
+
+def with_run_dates(runs: DataFrame, config: Config) -> DataFrame:
+    """``business_date`` as :func:`with_business_date`, plus ``span_date``: the date whose span holds the
+    run's own start (the flow's start-end span counts only the runs whose two dates agree)."""
+    spark = runs.sparkSession
+    offsets = spark.createDataFrame(
+        [(p.name, p.day_starts_at) for p in config.pipelines], "_pipeline string, _day_starts_at int"
+    )
+    has_invoker = "invoked_by_run_id" in runs.columns  # a silver table from before the column: no links
+    dated = (
+        runs.join(F.broadcast(offsets), F.col("pipeline_name") == F.col("_pipeline"), "left")
+        .withColumn("_day_starts_at", F.coalesce("_day_starts_at", F.lit(config.defaults.day_starts_at)))
+        .withColumn("span_date", span_date(F.col("start_time"), F.col("_day_starts_at"), config.timezone))
+        .drop("_pipeline", "_day_starts_at")
+    )
+    group = Window.partitionBy("run_group_id").orderBy("start_time", "run_id")
+    group_first = F.when(F.col("run_group_id").isNotNull(), F.first("run_id").over(group))
+    invokers = dated.select(F.col("run_id").alias("_invoker"))
+    invoker = F.col("invoked_by_run_id") if has_invoker else F.lit(None).cast("string")
+    # A run's link: the run that invoked it if that run is here, else its group's earliest run (if not itself).
+    links = (
+        dated.select("run_id", "span_date", invoker.alias("_invoked_by"), group_first.alias("_group_first"))
+        .join(invokers, F.col("_invoked_by") == F.col("_invoker"), "left")
+        .select(
+            "run_id",
+            F.col("span_date").alias("_date"),
+            F.coalesce(
+                F.col("_invoker"), F.when(F.col("_group_first") != F.col("run_id"), F.col("_group_first"))
+            ).alias("_next"),
+        )
+        .localCheckpoint()  # small (run id, date, link); each round below joins it with itself
+    )
+    for _ in range(_LINK_ROUNDS):  # pointer doubling: each round follows twice as many links
+        if links.where(F.col("_next").isNotNull()).isEmpty():  # most nights: no rerun or child run to follow
+            break
+        target = links.select(
+            F.col("run_id").alias("_target"), F.col("_date").alias("_target_date"), F.col("_next").alias("_target_next")
+        )
+        links = (
+            links.join(target, F.col("_next") == F.col("_target"), "left")
+            .select(
+                "run_id",
+                F.coalesce("_target_date", "_date").alias("_date"),
+                F.when(F.col("_target").isNotNull(), F.col("_target_next")).alias("_next"),
+            )
+            .localCheckpoint()
+        )
+    dates = links.select("run_id", F.col("_date").alias("business_date"))
+    return dated.join(dates, "run_id", "left").select(*runs.columns, "span_date", "business_date")
+
+
+def with_business_date(runs: DataFrame, config: Config) -> DataFrame:
+    """``runs`` with ``business_date``: the business date each run counts for.
+
+    - A run's own date is the business date whose span holds its start: with its flow's ``day_starts_at``
+      (defaults' for a pipeline in no flow), D runs from D's midnight plus the offset to D+1's midnight plus
+      the offset, local time (``config.timezone``).
+    - A run invoked by another pipeline's run (``invoked_by_run_id``) has that run's date.
+    - Otherwise a run of a group (``run_group_id``: a rerun and the run it recovers) has the date of the
+      group's earliest run (by start); a run without a group keeps its own date.
+    These follow each other: the children of a rerun master have the master group's date.
+
+    Only what is in ``runs`` is seen. To date a run right, ``runs`` must also hold (any columns are kept):
+    - the earliest run of its group (any other run of the group is not needed), and
+    - the run that invoked it, and, transitively, that run's invoking run and its group's earliest run.
+    A run whose linked run is missing gets the date the links present give (at worst its own date).
+    Silver's columns used: ``run_id``, ``pipeline_name``, ``start_time``, ``run_group_id``,
+    ``invoked_by_run_id`` (optional). One row per ``run_id``.
+    """
+    return with_run_dates(runs, config).drop("span_date")
 
 
 def median(values: Column) -> Column:
@@ -165,7 +279,11 @@ def median(values: Column) -> Column:
 
 
 def final_runs(runs: DataFrame) -> DataFrame:
-    """One row per (pipeline_name, business_date): the final run (latest start) and the day's counts."""
+    """One row per (pipeline_name, business_date): the final run (latest start) and the day's counts.
+
+    ``span_start_time``/``span_end_time``: the first start and last end of its runs that started within the
+    business day itself (``span_date``), so a next-morning rerun counts for the status, not for the flow's span.
+    """
     final_fields = [
         "run_id",
         "status",
@@ -176,45 +294,76 @@ def final_runs(runs: DataFrame) -> DataFrame:
         "failure_type",
     ]
     bad = F.col("status").isin(FAILED, CANCELLED)
+    in_span = F.col("span_date") == F.col("business_date")
     return (
         runs.groupBy("pipeline_name", "business_date")
         .agg(
             F.max_by(F.struct(*final_fields), F.struct("start_time", "run_id")).alias("final"),
             F.count("*").cast("int").alias("run_count"),
             F.sum(bad.cast("int")).cast("int").alias("failed_run_count"),
-            F.min("start_time").alias("first_start_time"),
+            F.min(F.when(in_span, F.col("start_time"))).alias("span_start_time"),
+            F.max(F.when(in_span, F.col("end_time"))).alias("span_end_time"),
         )
         .select(
             "pipeline_name",
             "business_date",
             "run_count",
             "failed_run_count",
-            "first_start_time",
+            "span_start_time",
+            "span_end_time",
             *[F.col(f"final.{c}").alias(c) for c in final_fields],
         )
         .withColumnRenamed("status", "last_run_status")
     )
 
 
-def with_duration_baseline(daily: DataFrame, widest_baseline_days: int) -> DataFrame:
-    """``baseline_duration_seconds``: median duration of the successful final runs of the previous
-    ``baseline_days`` business days, when there are at least ``min_samples`` of them.
+def baseline_ordinals(spark: SparkSession, calendars: set[str], first: date, last: date) -> DataFrame:
+    """(baseline_calendar, business_date, day_ordinal, counted) for every day in [first, last]: how many days
+    of that calendar come before it, and whether it is one. Built on the driver from
+    :func:`monitoring.config.baseline_counts` (calendars x days: a few thousand rows), so the baseline counts
+    exactly the days the Python schedule expects."""
+    rows = []
+    for calendar in sorted(calendars):
+        counted = 0
+        for n in range((last - first).days + 1):
+            day = first + timedelta(days=n)
+            is_counted = baseline_counts(calendar, day)
+            rows.append((calendar, day, counted, is_counted))
+            counted += is_counted
+    return spark.createDataFrame(rows, "baseline_calendar string, business_date date, day_ordinal int, counted boolean")
 
-    Needs the rule columns and the history before the evaluated dates in ``daily``.
+
+def with_duration_baseline(daily: DataFrame, history: DataFrame, ordinals: DataFrame, widest: int) -> DataFrame:
+    """``baseline_duration_seconds``: median duration of the successful final runs on the previous
+    ``baseline_days`` days the pipeline's schedule expects (``baseline_calendar``), when there are at least
+    ``min_samples`` of them.
+
+    ``daily``: the evaluated rows, with the rule columns. ``history``: (pipeline_name, business_date,
+    last_run_status, duration_seconds) of the stored days before them. ``ordinals``: :func:`baseline_ordinals`
+    over both. ``widest``: the largest ``baseline_days``.
     """
-    day_number = F.datediff("business_date", F.lit(date(1970, 1, 1)))
-    history = Window.partitionBy("pipeline_name").orderBy(day_number).rangeBetween(-widest_baseline_days, -1)
+    sample_columns = ["pipeline_name", "business_date", "last_run_status", "duration_seconds"]
+    rules = daily.select("pipeline_name", "baseline_calendar", "baseline_days", "min_samples").distinct()
+    past = history.join(rules, "pipeline_name").select(
+        *sample_columns, "baseline_calendar", "baseline_days", "min_samples", F.lit(False).alias("_evaluated")
+    )
+    rows = daily.withColumn("_evaluated", F.lit(True)).unionByName(past, allowMissingColumns=True)
+    rows = rows.join(F.broadcast(ordinals), ["baseline_calendar", "business_date"], "left")
+    history_window = Window.partitionBy("pipeline_name").orderBy("day_ordinal").rangeBetween(-widest, -1)
     sample = F.when(
-        F.col("last_run_status") == SUCCEEDED,
-        F.struct(day_number.alias("day"), F.col("duration_seconds").alias("s")),
+        F.col("counted") & (F.col("last_run_status") == SUCCEEDED),
+        F.struct(F.col("day_ordinal").alias("n"), F.col("duration_seconds").alias("s")),
     )
     in_window = F.filter(
-        F.collect_list(sample).over(history), lambda x: x["day"] >= day_number - F.col("baseline_days")
+        F.collect_list(sample).over(history_window), lambda x: x["n"] >= F.col("day_ordinal") - F.col("baseline_days")
     )
     durations = F.transform(in_window, lambda x: x["s"])
-    return daily.withColumn(
-        "baseline_duration_seconds",
-        F.when(F.size(durations) >= F.col("min_samples"), median(durations)),
+    return (
+        rows.withColumn(
+            "baseline_duration_seconds", F.when(F.size(durations) >= F.col("min_samples"), median(durations))
+        )
+        .where("_evaluated")
+        .drop("_evaluated", "counted", "day_ordinal")
     )
 
 
@@ -228,12 +377,29 @@ def expected_days(catalog: DataFrame, first: date, last: date) -> DataFrame:
     )
 
 
-def order_violations(daily: DataFrame) -> DataFrame:
-    """(pipeline_name, business_date, order_detail) where the final run started before the final run of
-    a pipeline it must follow had ended, both on that date."""
-    this = daily.where(F.col("run_id").isNotNull()).select(
+def predecessors(daily: DataFrame) -> DataFrame:
+    """(pipeline_name, business_date, start_time, predecessor) for each row with a run: every ``depends_on``,
+    and in a sequential flow the nearest earlier member expected that day (``chain``). A member's run on a day
+    its schedule does not expect has no chain predecessor and is no one's."""
+    with_run = daily.where(F.col("run_id").isNotNull())
+    literal = with_run.select(
         "pipeline_name", "business_date", "start_time", F.explode("depends_on").alias("predecessor")
     )
+    expected_members = daily.where("expected").select(F.col("pipeline_name").alias("_member"), "business_date")
+    chained = (
+        with_run.where("expected")
+        .select("pipeline_name", "business_date", "start_time", F.posexplode("chain").alias("_pos", "_member"))
+        .join(expected_members, ["_member", "business_date"])
+        .groupBy("pipeline_name", "business_date", "start_time")
+        .agg(F.min_by("_member", "_pos").alias("predecessor"))
+    )
+    return literal.unionByName(chained)
+
+
+def order_violations(daily: DataFrame) -> DataFrame:
+    """(pipeline_name, business_date, order_predecessors, order_predecessor_end) where the final run started
+    before the final run of a pipeline it must follow (:func:`predecessors`) had ended, both on that date."""
+    this = predecessors(daily)
     before = daily.select(
         F.col("pipeline_name").alias("predecessor"),
         "business_date",
@@ -279,10 +445,31 @@ def _reason_flags(ev: Evaluation) -> dict[str, Column]:
     }
 
 
+def deadline_text(tz: str) -> Column:
+    """The deadline as configured ("02:30"), and how it was applied on a DST day: "02:30 (applied at 03:30:
+    the clock skipped 02:30)" in spring, "02:30 (the first of the two 02:30s)" in autumn."""
+    minutes = F.col("deadline_minutes")
+    configured = F.format_string("%02d:%02d", F.floor(minutes / 60), minutes % 60)
+    applied = local_text(F.col("deadline_at"), tz, "HH:mm")
+    an_hour_later = local_text(F.col("deadline_at") + F.make_dt_interval(hours=F.lit(1)), tz, "HH:mm")
+    return (
+        F.when(
+            applied != configured,
+            F.concat(
+                configured, F.lit(" (applied at "), applied, F.lit(": the clock skipped "), configured, F.lit(")")
+            ),
+        )
+        .when(
+            an_hour_later == configured, F.concat(configured, F.lit(" (the first of the two "), configured, F.lit("s)"))
+        )
+        .otherwise(configured)
+    )
+
+
 def _reason_phrases(tz: str) -> dict[str, Column]:
     """A short phrase per reason, used to build the ``detail`` sentence."""
     t = lambda c: local_text(F.col(c), tz, "HH:mm:ss")  # noqa: E731
-    due = local_text(F.col("due_at"), tz, "HH:mm")
+    due = deadline_text(tz)
     due_text = F.when(F.col("deadline_at").isNotNull(), F.concat(F.lit("deadline "), due)).otherwise(
         F.lit("due by end of day")
     )
@@ -384,6 +571,36 @@ def carried_streaks(stored: DataFrame, key: str, first: date) -> DataFrame:
     )
 
 
+RERUN_REACH_DAYS = 7  # a rerun started up to this many days after its group's earliest run counts for that run's date
+
+
+def baseline_days_widest(config: Config) -> int:
+    return max(p.duration.baseline_days for p in (*config.pipelines, config.defaults))
+
+
+def baseline_history(stored_status: DataFrame, config: Config, first: date, last: date) -> tuple[DataFrame, DataFrame]:
+    """What the baselines of [first, last] need from before ``first``: the stored gold rows of each pipeline's
+    previous ``baseline_days`` counted days (per pipeline, not the widest reach for all), and the calendars'
+    ordinals over that reach. A pipeline in no flow has the defaults' (calendar days)."""
+    spark = stored_status.sparkSession
+    rules = (*config.pipelines, config.defaults)
+    starts = {p.name: baseline_history_start(p.baseline_calendar, p.duration.baseline_days, first) for p in rules}
+    earliest = min(starts.values())
+    reach = spark.createDataFrame(
+        [(name, start) for name, start in starts.items() if name], "pipeline_name string, _history_start date"
+    )
+    history = (
+        stored_status.where(F.col("business_date").between(F.lit(earliest), F.lit(first - timedelta(days=1))))
+        .where(F.col("last_run_status") == SUCCEEDED)  # only successful final runs are samples
+        .select("pipeline_name", "business_date", "last_run_status", "duration_seconds")
+        .join(F.broadcast(reach), "pipeline_name", "left")
+        .where(F.col("business_date") >= F.coalesce("_history_start", F.lit(starts[""])))
+        .drop("_history_start")
+    )
+    calendars = {p.baseline_calendar for p in rules}
+    return history, baseline_ordinals(spark, calendars, earliest, last)
+
+
 def pipeline_status(
     runs: DataFrame,
     catalog: DataFrame,
@@ -393,24 +610,23 @@ def pipeline_status(
 ) -> DataFrame:
     """Daily pipeline statuses for ``ev.first``..``ev.last``, in the ``pipeline_daily_status`` schema.
 
-    ``runs`` are silver runs (any range: the history the baselines need is selected here);
-    ``stored_status`` is the existing gold table, read for the streaks carried into the range.
+    ``runs`` are silver runs (any range: the runs around the evaluated dates are selected here);
+    ``stored_status`` is the existing gold table, read for the streaks carried into the range and for the
+    baselines' history (one row per pipeline and day: years of a monthly pipeline cost what a month of
+    silver would).
     """
-    widest = max(p.duration.baseline_days for p in (*config.pipelines, config.defaults))
-    history_start = ev.first - timedelta(days=widest)
-    # A predicate on the stored start_time first (a business date is at most a day off its UTC date):
-    # Delta skips the files of other months instead of reading all of history.
+    # A predicate on the stored start_time first: Delta skips the files of other months. A run counts for a
+    # date at most a day and a half off its own, or for its group's earliest run (a rerun within the reach).
     around = runs.where(
         F.col("start_time").between(
-            F.lit(datetime.combine(history_start - timedelta(days=1), time(0), UTC)),
-            F.lit(datetime.combine(ev.last + timedelta(days=2), time(0), UTC)),
+            F.lit(datetime.combine(ev.first - timedelta(days=RERUN_REACH_DAYS + 2), time(0), UTC)),
+            F.lit(datetime.combine(ev.last + timedelta(days=RERUN_REACH_DAYS + 2), time(0), UTC)),
         )
     )
-    dated = with_business_date(around, ev.timezone).where(
-        F.col("business_date").between(F.lit(history_start), F.lit(ev.last))
-    )
-    daily = with_duration_baseline(with_rules(final_runs(dated), catalog, config), widest).where(
-        F.col("business_date") >= F.lit(ev.first)
+    dated = with_run_dates(around, config).where(F.col("business_date").between(F.lit(ev.first), F.lit(ev.last)))
+    daily = with_rules(final_runs(dated), catalog, config)
+    daily = with_duration_baseline(
+        daily, *baseline_history(stored_status, config, ev.first, ev.last), baseline_days_widest(config)
     )
     days = (
         expected_days(catalog, ev.first, ev.last)
@@ -419,12 +635,15 @@ def pipeline_status(
     )
     days = with_rules(days, catalog, config)
     days = days.join(order_violations(days), ["pipeline_name", "business_date"], "left")
-    midnight_next = F.date_add("business_date", 1)
+    day_start = F.col("day_starts_at")
     days = days.withColumn(
-        "deadline_at", local_wall_clock_to_utc(F.col("business_date"), F.col("deadline_minutes"), ev.timezone)
+        "deadline_at", clock_moment_utc(F.col("business_date"), F.col("deadline_minutes"), day_start, ev.timezone)
     ).withColumn(
+        # No deadline: due at the end of the business day's span.
         "due_at",
-        F.coalesce(F.col("deadline_at"), F.to_utc_timestamp(midnight_next.cast("timestamp"), ev.timezone)),
+        F.coalesce(
+            F.col("deadline_at"), local_wall_clock_to_utc(F.date_add("business_date", 1), day_start, ev.timezone)
+        ),
     )
 
     flags = _reason_flags(ev)
@@ -471,8 +690,9 @@ def pipeline_status(
         "consecutive_ko_days",
         status_color(F.col("status")).alias("status_color"),
         F.lit(ev.evaluated_at).cast("timestamp").alias("evaluated_at"),
-        # internal: the flow's first start counts earlier attempts too; when a PENDING row is decided
-        "first_start_time",
+        # internal: the flow's span, over the runs that started within the business day; when a PENDING row is due
+        "span_start_time",
+        "span_end_time",
         "due_at",
     )
 
@@ -480,7 +700,7 @@ def pipeline_status(
 def flow_status(pipeline_rows: DataFrame, config: Config, ev: Evaluation, stored_status: DataFrame) -> DataFrame:
     """Daily flow statuses over each flow's expected pipelines, in the ``flow_daily_status`` schema.
 
-    ``pipeline_rows`` is the output of :func:`pipeline_status` (with its internal ``first_start_time``).
+    ``pipeline_rows`` is the output of :func:`pipeline_status` (with its internal ``span_*_time``).
     """
     spark = pipeline_rows.sparkSession
     flows = spark.createDataFrame([(f.name, f.ko_when) for f in config.flows], "flow string, ko_when string")
@@ -506,8 +726,8 @@ def flow_status(pipeline_rows: DataFrame, config: Config, ev: Evaluation, stored
         count_status(PENDING).alias("pipelines_pending"),
         F.array_sort(F.collect_list(not_ok)).alias("not_ok"),
         F.collect_set(F.when(expected, F.col("reason"))).alias("reasons"),
-        F.min("first_start_time").alias("start_time"),
-        F.max("end_time").alias("end_time"),
+        F.min("span_start_time").alias("start_time"),
+        F.max("span_end_time").alias("end_time"),
     )
     rows = per_flow.where(F.col("pipelines_expected") > 0).join(F.broadcast(flows), "flow")
     ko = F.col("pipelines_ko")

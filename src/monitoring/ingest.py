@@ -431,6 +431,7 @@ def merge_runs(storage: Storage, runs: DataFrame, first_month: date) -> None:
     prunable = (F.col("t.run_id") == F.col("s.run_id")) & in_batch_months(first_month, "t.")
     (
         storage.merge(runs.select(*PIPELINE_RUNS.schema.fieldNames()), PIPELINE_RUNS, prunable)
+        .withSchemaEvolution()  # a silver table from an older version gains the new columns (invoked_by_run_id)
         .whenMatchedUpdate(
             condition=_is_newer_state(),
             set={

@@ -158,7 +158,7 @@ def first_run_date(storage: Storage, config: Config, window_first: date, all_his
     before_window = datetime.combine(window_first - timedelta(days=2), datetime.min.time(), UTC)
     if not all_history and runs.where(F.col("start_time") < F.lit(before_window)).limit(1).count():
         return None
-    return with_business_date(runs, config.timezone).agg(F.min("business_date")).first()[0]
+    return with_business_date(runs, config).agg(F.min("business_date")).first()[0]
 
 
 def nightly_range(storage: Storage, config: Config, window: DateRange, owed: Owed, progress: Progress) -> DateRange:

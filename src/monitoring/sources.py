@@ -37,6 +37,7 @@ RAW_EVENT_COLUMNS: tuple[str, ...] = (
     "failure_type",
     "error_message",
     "run_group_id",
+    "invoked_by_run_id",
     "parameters",
     "event_time",
 )
@@ -81,7 +82,7 @@ DIAGNOSTIC_SCHEMA = T.StructType(
     [
         *_strings("time", "resourceId", "runId", "pipelineName", "status", "start", "end", "failureType"),
         *_strings("groupId"),
-        T.StructField("properties", T.StructType(_strings("Parameters", "Message", "ErrorMessage"))),
+        T.StructField("properties", T.StructType(_strings("Parameters", "Message", "ErrorMessage", "Predecessors"))),
         T.StructField(CORRUPT, T.StringType()),
     ]
 )
@@ -89,15 +90,20 @@ DIAGNOSTIC_SCHEMA = T.StructType(
 LOG_ANALYTICS_SCHEMA = T.StructType(
     [
         *_strings("TimeGenerated", "ResourceId", "RunId", "PipelineName", "Status", "Start", "End"),
-        *_strings("FailureType", "ErrorMessage", "GroupId", "Parameters"),
+        *_strings("FailureType", "ErrorMessage", "GroupId", "Parameters", "Predecessors"),
         T.StructField(CORRUPT, T.StringType()),
     ]
 )
 
+# Who started a run. An Execute Pipeline activity names its pipeline's run: the REST API in pipelineRunId (id
+# is the activity's), the diagnostic and Log Analytics Predecessors in Id (or PipelineRunId where given).
+INVOKED_BY_PIPELINE = "PipelineActivity"
+REST_INVOKED_BY_SCHEMA = T.StructType(_strings("id", "name", "invokedByType", "pipelineName", "pipelineRunId"))
+PREDECESSORS_SCHEMA = T.ArrayType(T.StructType(_strings("Id", "Name", "InvokedByType", "PipelineRunId")))
 REST_RUN_SCHEMA = T.StructType(
     _strings("id", "runId", "runGroupId", "pipelineName", "parameters", "runStart", "runEnd", "status")
     + _strings("message", "lastUpdated")
-    + [T.StructField("durationInMs", T.LongType())]
+    + [T.StructField("durationInMs", T.LongType()), T.StructField("invokedBy", REST_INVOKED_BY_SCHEMA)]
 )
 REST_RESPONSE_SCHEMA = T.StructType(
     [T.StructField("value", T.ArrayType(REST_RUN_SCHEMA)), T.StructField(CORRUPT, T.StringType())]
@@ -122,6 +128,16 @@ def utc_timestamp(text: Column) -> Column:
 
 def blank_to_null(text: Column) -> Column:
     return F.nullif(F.trim(text), F.lit(""))
+
+
+def invoking_run_id(predecessors_json: Column) -> Column:
+    """The run id of the pipeline run whose Execute Pipeline activity started this one, from the JSON text of
+    ``Predecessors`` (an array in diagnostic logs, a string holding one in Log Analytics); null for a trigger
+    or a manual run, and for text that is not such an array (the run itself is still kept)."""
+    parsed = F.from_json(predecessors_json, PREDECESSORS_SCHEMA)
+    by_pipeline = F.filter(parsed, lambda p: p["InvokedByType"] == INVOKED_BY_PIPELINE)
+    first = F.try_element_at(by_pipeline, F.lit(1))
+    return blank_to_null(F.coalesce(blank_to_null(first["PipelineRunId"]), first["Id"]))
 
 
 def factory_from_resource_id(resource_id: Column) -> Column:
@@ -191,6 +207,7 @@ def read_adf_diagnostic(
             "error_message"
         ),
         blank_to_null(j.groupId).alias("run_group_id"),
+        invoking_run_id(j.properties.Predecessors).alias("invoked_by_run_id"),
         blank_to_null(j.properties.Parameters).alias("parameters"),
         utc_timestamp(j.time).alias("event_time"),
     )
@@ -213,6 +230,7 @@ def read_log_analytics(
         blank_to_null(j.FailureType).alias("failure_type"),
         blank_to_null(j.ErrorMessage).alias("error_message"),
         blank_to_null(j.GroupId).alias("run_group_id"),
+        invoking_run_id(j.Predecessors).alias("invoked_by_run_id"),
         blank_to_null(j.Parameters).alias("parameters"),
         utc_timestamp(j.TimeGenerated).alias("event_time"),
     )
@@ -256,6 +274,9 @@ def read_adf_rest_api(
             F.lit(None).cast(T.StringType()).alias("failure_type"),
             blank_to_null(r.message).alias("error_message"),
             blank_to_null(r.runGroupId).alias("run_group_id"),
+            F.when(r.invokedBy.invokedByType == INVOKED_BY_PIPELINE, blank_to_null(r.invokedBy.pipelineRunId)).alias(
+                "invoked_by_run_id"
+            ),
             blank_to_null(r.parameters).alias("parameters"),
             F.coalesce(utc_timestamp(r.lastUpdated), utc_timestamp(r.runEnd)).alias("event_time"),
         )
@@ -371,7 +392,8 @@ def _read_csv_group(
         local_time(col["end_time"]).alias("end_time"),
         F.lit(None).cast(T.StringType()).alias("failure_type"),
         blank_to_null(col["error_message"]).alias("error_message"),
-        F.lit(None).cast(T.StringType()).alias("run_group_id"),
+        F.lit(None).cast(T.StringType()).alias("run_group_id"),  # no groups: each run is its own date's
+        F.lit(None).cast(T.StringType()).alias("invoked_by_run_id"),
         F.lit(None).cast(T.StringType()).alias("parameters"),
         F.coalesce(local_time(col["end_time"]), local_time(col["start_time"])).alias("event_time"),
     )

@@ -51,7 +51,18 @@ PIPELINE_RUNS = TableSpec(
             _col("duration_seconds", L, "end_time - start_time in seconds; null while not ended."),
             _col("failure_type", S, "ADF failure type (UserError, SystemError, ...) of a failed run."),
             _col("error_message", S, "Error text of a failed run, as ADF logged it."),
-            _col("run_group_id", S, "ADF run group id (a rerun shares its original's group)."),
+            _col(
+                "run_group_id",
+                S,
+                "ADF run group id (a rerun shares its original's group). The group's runs count for the business"
+                " date of its earliest run.",
+            ),
+            _col(
+                "invoked_by_run_id",
+                S,
+                "Run id of the pipeline run whose Execute Pipeline activity started this run; null for a trigger or a"
+                " manual run. The run shares that run's business date.",
+            ),
             _col("parameters", S, "Run parameters, as a JSON string."),
             _col("last_event_time", TS, "Time of the newest log record seen for this run, UTC."),
             _col("source_file", S, "File the retained record came from."),
@@ -116,7 +127,8 @@ PIPELINE_DAILY_STATUS = TableSpec(
             _col(
                 "business_date",
                 D,
-                "Local calendar date (in the configured time zone) of the runs' start.",
+                "Business date the runs count for: its flow's day (day_starts_at) holding their start, in the"
+                " configured time zone; a rerun or child run counts for its group's or invoking run's date.",
                 False,
             ),
             _col(
@@ -135,9 +147,9 @@ PIPELINE_DAILY_STATUS = TableSpec(
             _col("status", S, _STATUS, False),
             _col("reason", S, _REASON),
             _col("detail", S, "One readable sentence explaining the status."),
-            _col("run_count", INT, "Runs of the pipeline that started on this business date.", False),
+            _col("run_count", INT, "Runs of the pipeline counted for this business date (reruns included).", False),
             _col("failed_run_count", INT, "Of those, runs that failed or were cancelled.", False),
-            _col("run_id", S, "Run id of the final run (the latest start on this date)."),
+            _col("run_id", S, "Run id of the final run (the latest start among the runs counted for this date)."),
             _col(
                 "last_run_status",
                 S,
@@ -174,7 +186,9 @@ FLOW_DAILY_STATUS = TableSpec(
     "Daily status of each business flow over its expected pipelines: one row per (business_date, flow).",
     T.StructType(
         [
-            _col("business_date", D, "Local calendar date (in the configured time zone).", False),
+            _col(
+                "business_date", D, "Business date: the flow's day (day_starts_at) in the configured time zone.", False
+            ),
             _col("flow", S, "Business flow name.", False),
             _col("status", S, _STATUS, False),
             _col(
@@ -187,8 +201,14 @@ FLOW_DAILY_STATUS = TableSpec(
             _col("pipelines_ok", INT, "Of those, pipelines with status OK.", False),
             _col("pipelines_warning", INT, "Of those, pipelines with status WARNING.", False),
             _col("pipelines_ko", INT, "Of those, pipelines with status KO.", False),
-            _col("start_time", TS, "First start of a run of the flow's pipelines on this date, UTC."),
-            _col("end_time", TS, "Last end of the flow's final runs on this date, UTC."),
+            _col(
+                "start_time",
+                TS,
+                "First start of a run of the flow's pipelines that started within this business day, UTC.",
+            ),
+            _col(
+                "end_time", TS, "Last end of a run of the flow's pipelines that started within this business day, UTC."
+            ),
             _col("start_local", S, "start_time in the configured time zone, yyyy-MM-dd HH:mm:ss."),
             _col("end_local", S, "end_time in the configured time zone, yyyy-MM-dd HH:mm:ss."),
             _col("duration_seconds", L, "end_time - start_time in seconds (the report's TimeDuration)."),

@@ -67,15 +67,17 @@ class Layout:
 
 def night_order(flows: Iterable[FlowDay], pipeline_flows: Iterable[str]) -> tuple[str, ...]:
     """Flows by their usual start time (median over the window), so the page reads like the night went."""
-    starts: dict[str, list[str]] = defaultdict(list)
+    starts: dict[str, list[tuple[int, str]]] = defaultdict(list)
     names = {name for name in pipeline_flows if name != UNASSIGNED_FLOW}
     for row in flows:
         names.add(row.flow)
         if row.start_local:
-            starts[row.flow].append(row.start_local.partition(" ")[2])
+            # (days off the business date, clock): a night that starts the evening before comes first.
+            day_text, _, clock_text = row.start_local.partition(" ")
+            starts[row.flow].append(((date.fromisoformat(day_text) - row.business_date).days, clock_text))
 
-    def key(name: str) -> tuple[str, str]:
-        return (median_low(starts[name]) if starts[name] else "99", name)
+    def key(name: str) -> tuple[tuple[int, str], str]:
+        return (median_low(starts[name]) if starts[name] else (99, ""), name)
 
     ordered = sorted(names, key=key)
     return (*ordered, UNASSIGNED_FLOW) if UNASSIGNED_FLOW in set(pipeline_flows) else tuple(ordered)
