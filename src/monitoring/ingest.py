@@ -19,7 +19,7 @@ from pyspark.sql import types as T
 from monitoring.config import Config
 from monitoring.rules import RUN_STATE_ALIASES, TERMINAL_STATES
 from monitoring.sources import FILE_GLOB, SourceError, glob_escape, read_raw_events
-from monitoring.storage import Storage
+from monitoring.storage import ColumnOf, Storage
 from monitoring.tables import INGESTED_FILES, PIPELINE_RUNS, QUARANTINE
 
 
@@ -94,16 +94,15 @@ def latest_run_states(events: DataFrame) -> DataFrame:
     )
 
 
-def _is_terminal(alias: str) -> Column:
-    return F.col(f"{alias}.status").isin(*TERMINAL_STATES).cast("int")
+def _is_terminal(side: ColumnOf) -> Column:
+    return side("status").isin(*TERMINAL_STATES).cast("int")
 
 
-def _is_newer_state() -> Column:
+def _is_newer_state(t: ColumnOf, s: ColumnOf) -> Column:
     """MERGE condition: the incoming row ``s`` is a better state of the run than the stored ``t``."""
-    s_term, t_term = _is_terminal("s"), _is_terminal("t")
+    s_term, t_term = _is_terminal(s), _is_terminal(t)
     return (s_term > t_term) | (
-        (s_term == t_term)
-        & (F.col("s.last_event_time") > F.coalesce(F.col("t.last_event_time"), F.lit(0).cast("timestamp")))
+        (s_term == t_term) & (s("last_event_time") > F.coalesce(t("last_event_time"), F.lit(0).cast("timestamp")))
     )
 
 
@@ -273,25 +272,23 @@ def ingest(
     # Only the partitions the batch can touch are read: a run's start never moves by a month, but its
     # Queued record may start a second before the InProgress one, across a month end.
     first_month = batch_stats.first_month or now.date().replace(day=1)
-    prunable = (F.col("t.run_id") == F.col("s.run_id")) & (
-        F.col("t.start_month") >= F.add_months(F.lit(first_month), -1)
-    )
+    t, s = storage.merge_columns(PIPELINE_RUNS)
+    prunable = (t("run_id") == s("run_id")) & (t("start_month") >= F.add_months(F.lit(first_month), -1))
     (
         storage.merge(runs.select(*PIPELINE_RUNS.schema.fieldNames()), PIPELINE_RUNS, prunable)
-        .whenMatchedUpdate(
-            condition=_is_newer_state(),
-            set={
-                **{c: f"s.{c}" for c in PIPELINE_RUNS.schema.fieldNames() if c != "last_event_time"},
-                "last_event_time": "greatest(s.last_event_time, t.last_event_time)",
-            },
+        .whenMatched(_is_newer_state(t, s))
+        .update(
+            {
+                **{c: s(c) for c in PIPELINE_RUNS.schema.fieldNames() if c != "last_event_time"},
+                "last_event_time": F.greatest(s("last_event_time"), t("last_event_time")),
+            }
         )
         # An older state arriving late (InProgress after Succeeded) does not win, but it was seen.
-        .whenMatchedUpdate(
-            condition=F.col("s.last_event_time") > F.col("t.last_event_time"),
-            set={"last_event_time": "s.last_event_time"},
-        )
-        .whenNotMatchedInsertAll()
-        .execute()
+        .whenMatched(s("last_event_time") > t("last_event_time"))
+        .update({"last_event_time": s("last_event_time")})
+        .whenNotMatched()
+        .insertAll()
+        .merge()
     )
 
     # A re-read file's quarantine is replaced by what this read found: a half-written last line of a
@@ -309,16 +306,19 @@ def ingest(
             ingested_at.alias("quarantined_at"),
         )
     )
+    t, s = storage.merge_columns(QUARANTINE)
     (
         storage.merge(
-            quarantined,
-            QUARANTINE,
-            F.expr("t.source_file = s.source_file AND t.raw_line = s.raw_line"),
+            quarantined, QUARANTINE, (t("source_file") == s("source_file")) & (t("raw_line") == s("raw_line"))
         )
-        .whenMatchedUpdate(set={"occurrences": "s.occurrences"})
-        .whenNotMatchedInsertAll()
-        .whenNotMatchedBySourceDelete(condition=F.col("t.source_file").isin(paths))
-        .execute()
+        .whenMatched()
+        .update({"occurrences": s("occurrences")})
+        .whenNotMatched()
+        .insertAll()
+        # The re-read paths travel as literals in the plan, never as SQL text.
+        .whenNotMatchedBySource(t("source_file").isin(paths))
+        .delete()
+        .merge()
     )
 
     if batch.manifest is not None:
@@ -329,12 +329,10 @@ def ingest(
             F.coalesce("lines_read", F.lit(0)).alias("lines_read"),
             ingested_at.alias("ingested_at"),
         )
-        (
-            storage.merge(manifest, INGESTED_FILES, F.expr("t.path = s.path"))
-            .whenMatchedUpdateAll()
-            .whenNotMatchedInsertAll()
-            .execute()
-        )
+        t, s = storage.merge_columns(INGESTED_FILES)
+        storage.merge(
+            manifest, INGESTED_FILES, t("path") == s("path")
+        ).whenMatched().updateAll().whenNotMatched().insertAll().merge()
 
     return IngestReport(
         files_listed=batch.files_listed,

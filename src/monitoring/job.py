@@ -19,7 +19,7 @@ from monitoring.config import Config
 from monitoring.evaluate import Evaluation, daily_statuses, with_business_date
 from monitoring.ingest import IngestReport, ingest
 from monitoring.kpi import KpiWindow, flow_kpis, in_window, pipeline_kpis
-from monitoring.storage import COMMIT_CONFLICTS, ConcurrentRunError, Storage
+from monitoring.storage import ConcurrentRunError, Storage, commit_conflict
 from monitoring.tables import (
     FLOW_DAILY_STATUS,
     FLOW_KPI,
@@ -197,11 +197,14 @@ def run_job(
     """
     try:
         return _run_steps(spark, config, dates, as_of, progress, steps, catch_up, full_scan, now)
-    except COMMIT_CONFLICTS as error:
+    except Exception as error:
         # Delta's optimistic concurrency: the other run's commit stands, this one's write was refused. Every
         # step is idempotent, so what this run committed before is what the other run commits too.
+        condition = commit_conflict(error)
+        if condition is None:
+            raise
         raise ConcurrentRunError(
-            f"another run is writing the same tables ({type(error).__name__}): this run stopped without "
+            f"another run is writing the same tables ({condition}): this run stopped without "
             "committing its current step; rerun it once the other run has finished"
         ) from error
 

@@ -5,18 +5,23 @@
 Tables are created on first use with their schema, comments and the properties that keep them readable
 by Power BI's Delta connector (protocol reader version 1: no deletion vectors, no column mapping, no
 timestamp_ntz).
+
+Everything here works on a classic session and through Spark Connect (serverless): tables are created with
+SQL DDL and merged with Spark's own ``DataFrame.mergeInto``, not with Delta's Python ``DeltaTable`` API, whose
+Connect client needs a Delta server plugin that open-source Spark does not load.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from delta import exceptions as delta_errors
-from delta.tables import DeltaMergeBuilder, DeltaTable
-from pyspark.errors import AnalysisException
+from pyspark.errors import AnalysisException, PySparkException
 from pyspark.sql import Column, DataFrame, DataFrameWriter, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.merge import MergeIntoWriter
 
 from monitoring.config import StorageConfig
 from monitoring.tables import TableSpec
@@ -26,17 +31,35 @@ class ConcurrentRunError(RuntimeError):
     """Another run committed to the same tables while this one was writing."""
 
 
-# Delta's commit conflicts. In Python they do not share a base class (unlike in Scala): list them all.
-COMMIT_CONFLICTS: tuple[type[Exception], ...] = (
-    delta_errors.DeltaConcurrentModificationException,
-    delta_errors.ConcurrentWriteException,
-    delta_errors.MetadataChangedException,
-    delta_errors.ProtocolChangedException,  # two first runs creating the same table
-    delta_errors.ConcurrentAppendException,
-    delta_errors.ConcurrentDeleteReadException,
-    delta_errors.ConcurrentDeleteDeleteException,
-    delta_errors.ConcurrentTransactionException,
+# Delta's commit conflicts, by error condition (``DELTA_CONCURRENT_APPEND.WITHOUT_HINT`` is one of the first).
+# Not by Python class: a classic session raises delta.exceptions' classes, Spark Connect an UnknownException
+# (measured here), Databricks its own; the condition is the one thing all three share.
+COMMIT_CONFLICT_CONDITIONS = frozenset(
+    {
+        "DELTA_CONCURRENT_APPEND",
+        "DELTA_CONCURRENT_DELETE_DELETE",
+        "DELTA_CONCURRENT_DELETE_READ",
+        "DELTA_CONCURRENT_TRANSACTION",
+        "DELTA_CONCURRENT_WRITE",
+        "DELTA_METADATA_CHANGED",
+        "DELTA_PROTOCOL_CHANGED",  # two first runs creating the same table
+    }
 )
+
+
+def commit_conflict(error: BaseException) -> str | None:
+    """The error condition if ``error`` (or what caused it) is a Delta commit conflict, else None."""
+    seen: BaseException | None = error
+    while seen is not None:
+        condition = seen.getCondition() if isinstance(seen, PySparkException) else None
+        if condition and condition.split(".", 1)[0] in COMMIT_CONFLICT_CONDITIONS:
+            return condition
+        seen = seen.__cause__
+    return None
+
+
+# A MERGE side's column by name: ``t("run_id")`` for the target table, ``s("run_id")`` for the source.
+ColumnOf = Callable[[str], Column]
 
 POWER_BI_PROPERTIES: dict[str, str] = {
     "delta.minReaderVersion": "1",
@@ -75,7 +98,9 @@ class Storage:
 
     def sql_name(self, table: TableSpec) -> str:
         """How SQL refers to the table (``delta.`path``` or ``catalog.schema.table``)."""
-        return f"delta.`{self.location(table)}`" if self.root is not None else self.location(table)
+        if self.root is None:
+            return self.location(table)
+        return "delta.`" + self.location(table).replace("`", "``") + "`"  # a backtick in a path is doubled
 
     # --- reading and writing ---------------------------------------------------------------------------
 
@@ -99,21 +124,12 @@ class Storage:
 
     def ensure(self, table: TableSpec) -> None:
         """Create the table (schema, comments, properties) if it is not there yet."""
-        if self.root is None:
-            self._create_catalog_table(table)
-            return
-        builder = DeltaTable.createIfNotExists(self.spark).location(self.location(table))
-        builder = builder.addColumns(table.schema).comment(table.comment)
-        if table.partition_by:
-            builder = builder.partitionedBy(*table.partition_by)
-        for key, value in POWER_BI_PROPERTIES.items():
-            builder = builder.property(key, value)
         try:
-            builder.execute()
+            self._create(table)
         except AnalysisException as error:
             # Another run is creating the same table right now: its folder, then its empty _delta_log, exist
             # before its first commit. Wait for that commit rather than fail or create a second table.
-            if error.getCondition() not in _CREATION_IN_PROGRESS:
+            if self.root is None or error.getCondition() not in _CREATION_IN_PROGRESS:
                 raise
             if not self._becomes_table(table):
                 raise RuntimeError(
@@ -130,8 +146,9 @@ class Storage:
             time.sleep(0.2)
         return False
 
-    def _create_catalog_table(self, table: TableSpec) -> None:
-        # DDL rather than DeltaTableBuilder: the builder parses at most two-part names outside Databricks.
+    def _create(self, table: TableSpec) -> None:
+        # DDL, for path and catalog tables alike: it runs through Spark Connect (Delta's DeltaTableBuilder does not),
+        # and the builder parses at most two-part names outside Databricks.
         # Everything formatted here is this package's own constants and validated identifiers.
         def quoted(text: str) -> str:
             return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -143,9 +160,10 @@ class Storage:
         )
         partitioning = f" PARTITIONED BY ({', '.join(table.partition_by)})" if table.partition_by else ""
         properties = ", ".join(f"{quoted(k)} = {quoted(v)}" for k, v in POWER_BI_PROPERTIES.items())
-        self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.config.catalog}.{self.config.schema}")
+        if self.root is None:
+            self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.config.catalog}.{self.config.schema}")
         self.spark.sql(
-            f"CREATE TABLE IF NOT EXISTS {self.location(table)} (\n  {columns}\n) USING DELTA{partitioning} "
+            f"CREATE TABLE IF NOT EXISTS {self.sql_name(table)} (\n  {columns}\n) USING DELTA{partitioning} "
             f"COMMENT {quoted(table.comment)} TBLPROPERTIES ({properties})"
         )
 
@@ -180,11 +198,20 @@ class Storage:
         )
         self._save(writer, table)
 
-    def merge(self, source: DataFrame, table: TableSpec, condition: Column) -> DeltaMergeBuilder:
-        """A MERGE into ``table`` (aliased ``t``) from ``source`` (aliased ``s``); the caller adds clauses."""
+    def merge_columns(self, table: TableSpec) -> tuple[ColumnOf, ColumnOf]:
+        """The column references of a MERGE into ``table``: ``t, s = storage.merge_columns(TABLE)``.
+
+        ``mergeInto`` cannot alias its target, so target columns are qualified by the table's own name.
+        """
+        target = self.sql_name(table)
+        return (lambda column: F.col(f"{target}.{column}")), (lambda column: F.col(f"s.{column}"))
+
+    def merge(self, source: DataFrame, table: TableSpec, condition: Column) -> MergeIntoWriter:
+        """A MERGE into ``table`` from ``source`` (aliased ``s``) on ``condition``; the caller adds the clauses
+        (``whenMatched(...).update({...})``, ``whenNotMatched().insertAll()``...) and runs it with ``.merge()``.
+
+        Spark's own ``DataFrame.mergeInto``: the same on a classic session and through Spark Connect, and values
+        in conditions travel as literals in the plan, never as SQL text. Columns come from ``merge_columns``.
+        """
         self.ensure(table)
-        if self.root is not None:
-            target = DeltaTable.forPath(self.spark, self.location(table))
-        else:
-            target = DeltaTable.forName(self.spark, self.location(table))
-        return target.alias("t").merge(source.alias("s"), condition)
+        return source.alias("s").mergeInto(self.sql_name(table), condition)
