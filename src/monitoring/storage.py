@@ -116,7 +116,9 @@ class Storage:
         to an hour after another run creates it. Resolving a read refreshes the log (and reads no data).
         """
         try:
-            return self.spark.read.format("delta").load(self.location(table))
+            found = self.spark.read.format("delta").load(self.location(table))
+            found.schema  # noqa: B018 - Spark Connect resolves a read only when asked: ask here, not at first use
+            return found
         except AnalysisException as error:
             if error.getCondition() in _NOT_A_TABLE:
                 return None
