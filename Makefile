@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-heavy audit bench lint format clean
+.PHONY: venv demo test test-heavy test-connect audit bench lint format clean
 
 venv: $(STAMP)
 
@@ -25,6 +25,15 @@ test: venv lint
 # Slow, large cases (crashes in subprocesses, a 1 GB blob, ...): CI runs them too, after `make test`.
 test-heavy: venv
 	$(BIN)/python -m pytest -q -m heavy
+
+# The end-to-end tests through Spark Connect, as on serverless: SPARK_REMOTE=local[2] makes get_spark() start a
+# local Connect server with Delta in the test process, and every test talks to it over gRPC (job, incremental
+# nights, report, notify dry run, notebooks). Budget: about 10 minutes on 2 cores. Tests that cannot run over
+# Connect are marked `classic_only` (with the reason) and skipped here; they run in `make test`.
+CONNECT_TESTS := tests/test_connect.py tests/test_job.py tests/test_incremental.py tests/test_report.py \
+	tests/test_notify.py tests/test_notebooks.py
+test-connect: venv
+	SPARK_REMOTE="local[2]" $(BIN)/python -m pytest -q $(CONNECT_TESTS)
 
 # The scale benchmark (not part of `make test`): prints a table, writes bench/RESULTS.md, ends with two ratios.
 bench: venv
