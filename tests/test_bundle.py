@@ -61,7 +61,9 @@ def test_the_nightly_job_runs_the_notebooks_on_serverless():
     # each notebook %pip installs the wheel named by its `wheel` widget.
     assert not job.job_clusters and not job.environments
     assert all(not task.environment_key and not task.libraries and not task.new_cluster for task in job.tasks)
-    assert {task.notebook_task.base_parameters["wheel"] for task in job.tasks} == {"${var.wheel_path}"}
+    assert {task["notebook_task"]["base_parameters"]["wheel"] for task in JOBS[NIGHTLY]["tasks"]} == {
+        "${var.wheel_path}"
+    }
 
 
 def test_the_notebooks_install_the_wheel_the_bundle_builds_and_syncs():

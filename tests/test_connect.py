@@ -15,7 +15,7 @@ import threading
 import pytest
 from pyspark.errors import PySparkException
 
-from monitoring.config import StorageConfig
+from monitoring.config import ConfigError, StorageConfig
 from monitoring.storage import ConcurrentRunError, Storage, commit_conflict
 from monitoring.tables import INGESTED_FILES
 from support import FIXTURES, REPO
@@ -115,3 +115,12 @@ def test_a_run_prints_only_its_own_lines_and_spark_logs_to_the_lakehouse(tmp_pat
     assert "Telephonie" in done.stdout  # the product's own summary
     (log,) = (lakehouse / "_logs").glob("spark-*.log")
     assert "resolving dependencies" in log.read_text(encoding="utf-8", errors="replace")
+
+
+def test_a_relative_storage_root_is_rejected_on_databricks(spark, monkeypatch, tmp_path):
+    """Serverless runs from a working directory of its own: a relative root would write somewhere unexpected."""
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "client.4.0")
+    with pytest.raises(ConfigError, match=r"^storage\.root: 'lake' is relative"):
+        Storage(spark, StorageConfig(root="lake"))
+    assert Storage(spark, StorageConfig(root=str(tmp_path))).root == str(tmp_path)
+    assert Storage(spark, StorageConfig(root="abfss://c@a.dfs.core.windows.net/x")).root.startswith("abfss://")

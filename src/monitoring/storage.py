@@ -23,7 +23,8 @@ from pyspark.sql import Column, DataFrame, DataFrameWriter, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.merge import MergeIntoWriter
 
-from monitoring.config import StorageConfig
+from monitoring.config import ConfigError, StorageConfig
+from monitoring.spark import on_databricks
 from monitoring.tables import TableSpec
 
 
@@ -84,6 +85,9 @@ class Storage:
         if config.root is not None:
             # Delta's table builder takes a bare relative path for a table *name*: anchor local paths.
             root = config.root
+            if "://" not in root and not Path(root).is_absolute() and on_databricks():
+                # Serverless' working directory is not the bundle's: a relative root would land somewhere else.
+                raise ConfigError(f"storage.root: {root!r} is relative; on Databricks give an absolute path or a URI")
             self.root = (root if "://" in root else str(Path(root).resolve())).rstrip("/")
 
     # --- naming: the one place that knows paths from catalog names --------------------------------
