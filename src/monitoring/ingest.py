@@ -330,9 +330,8 @@ def ingest(
             ingested_at.alias("ingested_at"),
         )
         t, s = storage.merge_columns(INGESTED_FILES)
-        storage.merge(
-            manifest, INGESTED_FILES, t("path") == s("path")
-        ).whenMatched().updateAll().whenNotMatched().insertAll().merge()
+        by_path = storage.merge(manifest, INGESTED_FILES, t("path") == s("path"))
+        by_path.whenMatched().updateAll().whenNotMatched().insertAll().merge()
 
     return IngestReport(
         files_listed=batch.files_listed,
