@@ -132,10 +132,11 @@ class Storage:
         """Create the table (schema, comments, properties) if it is not there yet."""
         try:
             self._create(table)
-        except AnalysisException as error:
-            # Another run is creating the same table right now: its folder, then its empty _delta_log, exist
-            # before its first commit. Wait for that commit rather than fail or create a second table.
-            if self.root is None or error.getCondition() not in _CREATION_IN_PROGRESS:
+        except PySparkException as error:
+            # Another run created the same table first (its commit won: a conflict here), or is creating it (its
+            # folder exists before its first commit). Wait for that table rather than fail or create a second one.
+            creating = commit_conflict(error) or error.getCondition() in _CREATION_IN_PROGRESS
+            if self.root is None or not creating:
                 raise
             if not self._becomes_table(table):
                 raise RuntimeError(
