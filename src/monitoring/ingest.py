@@ -131,6 +131,7 @@ def list_log_files(spark: SparkSession, config: Config, location: str | None = N
             .option("pathGlobFilter", FILE_GLOB[config.source.format])
             .load(location or config.source.path)
         )
+        listing.schema  # noqa: B018 - Spark Connect resolves a read (and finds the path missing) only when asked
     except Exception as error:  # Spark raises AnalysisException subclasses that vary by version
         if not _is_missing_path(error):
             raise
