@@ -83,7 +83,8 @@ class Storage:
         self.config = config
         self.root: str | None = None
         if config.root is not None:
-            # Delta's table builder takes a bare relative path for a table *name*: anchor local paths.
+            # A relative path would be resolved in the Spark server's working directory (under Spark Connect, another
+            # process's): anchor local paths here.
             root = config.root
             if "://" not in root and not Path(root).is_absolute() and on_databricks():
                 # Serverless' working directory is not the bundle's: a relative root would land somewhere else.
