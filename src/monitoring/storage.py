@@ -13,6 +13,7 @@ Connect client needs a Delta server plugin that open-source Spark does not load.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from datetime import date
@@ -26,6 +27,11 @@ from pyspark.sql.merge import MergeIntoWriter
 from monitoring.config import ConfigError, StorageConfig
 from monitoring.spark import on_databricks
 from monitoring.tables import TableSpec
+
+# On a classic session pyspark leaves an error it has no class for as a raw Java error, without a condition; Delta's
+# Python package (imported for this alone) gives its commit conflicts one. Connect and Databricks need no help.
+with contextlib.suppress(ImportError):
+    import delta.exceptions  # noqa: F401
 
 
 class ConcurrentRunError(RuntimeError):
