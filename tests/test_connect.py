@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import datetime
 
 import pytest
 from pyspark.errors import PySparkException
@@ -21,6 +22,7 @@ from monitoring.tables import INGESTED_FILES
 from support import FIXTURES, REPO
 
 CONNECT = bool(os.environ.get("SPARK_REMOTE"))
+MODIFIED = datetime(2025, 4, 8, 6, 0)
 SOURCE = REPO / "src" / "monitoring"
 # What only a classic session has: the JVM behind py4j, RDDs, and Delta's Python API (whose Connect client needs a
 # Delta server plugin that open-source Spark does not load).
@@ -63,7 +65,7 @@ def test_commit_conflicts_are_recognised_by_their_condition(spark, tmp_path):
     errors: list[BaseException] = []
 
     def write(writer: int) -> None:
-        rows = [(f"f{n}", writer, None, n, None) for n in range(50)]
+        rows = [(f"f{n}", writer, MODIFIED, n, MODIFIED) for n in range(50)]
         source = spark.createDataFrame(rows, schema)
         t, s = storage.merge_columns(INGESTED_FILES)
         try:
