@@ -107,6 +107,10 @@ def test_a_run_prints_only_its_own_lines_and_spark_logs_to_the_lakehouse(tmp_pat
     ]
     command += ["--logs", str(FIXTURES / "adf_diagnostic_logs"), "--lakehouse", str(lakehouse), "--date", "2025-04-08"]
     environment = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    if CONNECT:
+        # The test process's own local Connect server holds port 15002; pyspark gives a local server a free port
+        # (and finds it) only in its testing mode.
+        environment["SPARK_TESTING"] = "1"
     done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     terminal = done.stdout + done.stderr

@@ -101,10 +101,6 @@ def get_spark(
     if not remote:
         builder = builder.master(os.environ.get("SPARK_MASTER", "local[*]"))
     settings = {**LOCAL_CONF, **(conf or {})}
-    if remote:
-        # A free port, not 15002: two local runs (or a test and the CLI it starts) must not collide. The client
-        # finds the port in-process.
-        settings.setdefault("spark.connect.grpc.binding.port", "0")
     log_file = None
     if not verbose:
         log_file = _new_log_file(log_dir or log_folder(None))
