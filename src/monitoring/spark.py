@@ -85,6 +85,9 @@ def get_spark(
         # UTC dates and months (silver's partitions, ADF's folders) must not follow a cluster's zone.
         spark.conf.set("spark.sql.session.timeZone", "UTC")
         return spark
+    active = SparkSession.getActiveSession()
+    if active is not None:  # one session a process: a second caller (a notebook task after the CLI) shares it
+        return active
     remote = os.environ.get("SPARK_REMOTE", "").strip()
     if not verbose:
         _quiet_python_loggers()
