@@ -14,6 +14,7 @@ Connect client needs a Delta server plugin that open-source Spark does not load.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable
 from datetime import date
@@ -54,11 +55,21 @@ COMMIT_CONFLICT_CONDITIONS = frozenset(
 )
 
 
+_CONDITION = re.compile(r"[A-Z][A-Z0-9_]*(?:\.[A-Z][A-Z0-9_]*)*")  # DELTA_CONCURRENT_APPEND.WITHOUT_HINT
+_MESSAGE_CONDITION = re.compile(rf"\[({_CONDITION.pattern})\]")  # Spark's messages: "[CONDITION] text"
+
+
 def commit_conflict(error: BaseException) -> str | None:
     """The error condition if ``error`` (or what caused it) is a Delta commit conflict, else None."""
     seen: BaseException | None = error
     while seen is not None:
-        condition = seen.getCondition() if isinstance(seen, PySparkException) else None
+        condition = None
+        if isinstance(seen, PySparkException):
+            condition = seen.getCondition()
+            if not (condition and _CONDITION.fullmatch(condition)):
+                # Delta's own classes (classic sessions) put a Java stack trace there; their message names it.
+                in_message = _MESSAGE_CONDITION.search(str(seen))
+                condition = in_message.group(1) if in_message else None
         if condition and condition.split(".", 1)[0] in COMMIT_CONFLICT_CONDITIONS:
             return condition
         seen = seen.__cause__
