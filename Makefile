@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test browser test-heavy audit bench house lint format clean
+.PHONY: venv demo test browser test-heavy test-connect audit bench house lint format clean
 
 venv: $(STAMP)
 
@@ -33,6 +33,18 @@ browser:
 # Slow, large cases (crashes in subprocesses, a 1 GB blob, ...): CI runs them too, after `make test`.
 test-heavy: venv
 	$(BIN)/python -m pytest -q -m heavy
+
+# The end-to-end tests through Spark Connect, as on serverless: SPARK_REMOTE=local[2] makes get_spark() start a
+# local Connect server with Delta in the test process, and every test talks to it over gRPC (job, incremental
+# nights, the report's data, notify's dry run, the notebooks). Budget: about 10 minutes on 2 cores. Tests that cannot run over
+# Connect are marked `classic_only` (with the reason) and skipped here; they run in `make test`.
+CONNECT_TESTS := tests/test_connect.py tests/test_job.py tests/test_incremental.py tests/test_notebooks.py \
+	tests/test_notify.py::test_dry_run_prints_the_digest_and_every_alert_and_writes_nothing \
+	tests/test_notify.py::test_dry_run_without_an_alerts_section_uses_the_default_rules \
+	tests/test_report_browser.py::test_load_report_data_keeps_the_window \
+	tests/test_report_browser.py::test_report_of_an_empty_lakehouse_says_to_run_the_job_first
+test-connect: venv
+	SPARK_REMOTE="local[2]" $(BIN)/python -m pytest -q $(CONNECT_TESTS)
 
 # The scale benchmark (not part of `make test`): prints a table, writes bench/RESULTS.md, ends with two ratios.
 bench: venv

@@ -25,6 +25,16 @@ DEMO_DAYS = 21
 DEMO_NOW = datetime(2026, 3, 18, 6, 30, tzinfo=UTC)  # fixed, so the demo's incidents land on known dates
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With SPARK_REMOTE set (make test-connect), a test marked classic_only is skipped with the reason it gives."""
+    if not os.environ.get("SPARK_REMOTE"):
+        return
+    for item in items:
+        if (marker := item.get_closest_marker("classic_only")) is not None:
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "classic session only")
+            item.add_marker(pytest.mark.skip(reason=f"not over Spark Connect: {reason}"))
+
+
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> SparkSession:
     os.environ.setdefault("SPARK_MASTER", "local[2]")

@@ -42,9 +42,37 @@ def strings(node: Any) -> list[str]:
     return []
 
 
+NIGHTLY, WHEEL_VARIANT = "pipeline_monitoring_nightly", "pipeline_monitoring_nightly_wheel"
+
+
 def test_the_nightly_job_exists_and_includes_match():
     assert BUNDLE["include"] == ["resources/*.yml"]
-    assert set(JOBS) == {"pipeline_monitoring_nightly"}
+    assert set(JOBS) == {NIGHTLY, WHEEL_VARIANT}
+    # One scheduled job: the wheel-task variant is deployed unscheduled, so a night never runs twice.
+    assert JOBS[NIGHTLY]["schedule"] and "schedule" not in JOBS[WHEEL_VARIANT]
+
+
+def test_the_nightly_job_runs_the_notebooks_on_serverless():
+    job = Job.from_dict(JOBS[NIGHTLY])
+    paths = [task.notebook_task.notebook_path for task in job.tasks]
+    assert paths == ["../notebooks/ingest.py", "../notebooks/evaluate.py", "../notebooks/notify.py"]
+    assert all((REPO / "resources" / path).resolve().is_file() for path in paths)
+    # Serverless: no cluster, and no job environment (it serves wheel and script tasks, not notebook tasks):
+    # each notebook %pip installs the wheel named by its `wheel` widget.
+    assert not job.job_clusters and not job.environments
+    assert all(not task.environment_key and not task.libraries and not task.new_cluster for task in job.tasks)
+    assert {task["notebook_task"]["base_parameters"]["wheel"] for task in JOBS[NIGHTLY]["tasks"]} == {
+        "${var.wheel_path}"
+    }
+
+
+def test_the_notebooks_install_the_wheel_the_bundle_builds_and_syncs():
+    version = PYPROJECT["project"]["version"]
+    package = PYPROJECT["project"]["name"].replace("-", "_")
+    wheel_path = BUNDLE["variables"]["wheel_path"]["default"]
+    assert wheel_path == f"${{workspace.file_path}}/dist/{package}-{version}-py3-none-any.whl"
+    assert BUNDLE["sync"]["include"] == ["dist/*.whl"]  # dist/ is git-ignored: uploaded only when included
+    assert BUNDLE["artifacts"]["pipeline_monitoring_wheel"]["build"] == "python -m build --wheel"
 
 
 @pytest.mark.parametrize("name", sorted(JOBS))
@@ -59,11 +87,12 @@ def test_jobs_validate_against_the_bundle_schema(name):
     assert [d.task_key for d in tasks["evaluate"].depends_on] == ["ingest"]
     assert [d.task_key for d in tasks["notify"].depends_on] == ["evaluate"]
     assert {p.name for p in job.parameters} >= {"from_date", "to_date"}
-    assert all(task.environment_key == job.environments[0].environment_key for task in job.tasks)
+    if name == WHEEL_VARIANT:  # on serverless a wheel task takes its wheel from the job's environment
+        assert all(task.environment_key == job.environments[0].environment_key for task in job.tasks)
 
 
 def test_a_wrong_key_fails_validation():
-    broken = {**JOBS["pipeline_monitoring_nightly"], "max_concurent_runs": 1}
+    broken = {**JOBS[NIGHTLY], "max_concurent_runs": 1}
     with pytest.raises(Exception, match="max_concurent_runs"):
         Job.from_dict(broken)
 
@@ -93,29 +122,28 @@ def test_wheel_tasks_name_real_entry_points_and_valid_arguments():
     scripts = PYPROJECT["project"]["scripts"]
     package = PYPROJECT["project"]["name"].replace("-", "_")
     parser = build_parser()
-    for job in JOBS.values():
-        for task in job["tasks"]:
-            wheel = task["python_wheel_task"]
-            assert wheel["package_name"] == package
-            assert scripts[wheel["entry_point"]] == "monitoring.tasks:entry_point"
-            # Substitute variables and job parameters the way Databricks does, then parse as the task will.
-            arguments = [
-                VARIABLE.sub(lambda m: "true" if m[1] == "alerts_dry_run" else "x", p) for p in wheel["parameters"]
-            ]
-            arguments = [re.sub(r"\{\{job\.parameters\.[a-z_]+\}\}", "", p) for p in arguments]
-            parsed = parser.parse_args(cli_arguments(arguments))
-            if task["task_key"] == "notify":
-                assert (parsed.command, parsed.dry_run, parsed.date) == ("notify", True, None)  # today's alerts
-            else:
-                assert parsed.only == task["task_key"]
-            assert parsed.config == "x"
+    for task in JOBS[WHEEL_VARIANT]["tasks"]:
+        wheel = task["python_wheel_task"]
+        assert wheel["package_name"] == package
+        assert scripts[wheel["entry_point"]] == "monitoring.tasks:entry_point"
+        # Substitute variables and job parameters the way Databricks does, then parse as the task will.
+        arguments = [
+            VARIABLE.sub(lambda m: "true" if m[1] == "alerts_dry_run" else "x", p) for p in wheel["parameters"]
+        ]
+        arguments = [re.sub(r"\{\{job\.parameters\.[a-z_]+\}\}", "", p) for p in arguments]
+        parsed = parser.parse_args(cli_arguments(arguments))
+        if task["task_key"] == "notify":
+            assert (parsed.command, parsed.dry_run, parsed.date) == ("notify", True, None)  # today's alerts
+        else:
+            assert parsed.only == task["task_key"]
+        assert parsed.config == "x"
 
 
 def test_the_schedule_runs_after_every_deadline():
     cron = BUNDLE["variables"]["schedule_cron"]["default"]
     seconds, minutes, hours, *_ = cron.split()
     first_run = time(min(int(h) for h in hours.split(",")), int(minutes), int(seconds))
-    job = JOBS["pipeline_monitoring_nightly"]
+    job = JOBS[NIGHTLY]
     assert job["schedule"]["timezone_id"] == "Europe/Paris"
     config = load_config(REPO / "config" / "monitoring.example.yml")
     deadlines = [p.deadline for p in config.pipelines if p.deadline]
@@ -182,7 +210,7 @@ def test_tasks_run_locally_with_the_bundle_arguments(spark, tmp_path):
         "as_of": "2025-04-09T08:00",
         "full_scan": "true",
     }
-    for task in JOBS["pipeline_monitoring_nightly"]["tasks"]:
+    for task in JOBS[WHEEL_VARIANT]["tasks"]:
         arguments = [VARIABLE.sub(lambda m: values[m.group(1)], p) for p in task["python_wheel_task"]["parameters"]]
         arguments = [
             re.sub(r"\{\{job\.parameters\.([a-z_]+)\}\}", lambda m: job_parameters[m.group(1)], p) for p in arguments

@@ -24,6 +24,8 @@ from monitoring.config import Config, ConfigError, StorageConfig, baseline_warni
 from monitoring.factory.definitions import FactoryError
 
 if TYPE_CHECKING:  # the job pulls in pyspark: keep `validate-config` and argument errors instant
+    from pyspark.sql import SparkSession
+
     from monitoring.job import DateRange
 from monitoring.sources import SourceError
 from monitoring.storage import ConcurrentRunError
@@ -104,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Daily OK / WARNING / KO statuses of ADF pipelines, as Delta tables.",
     )
     parser.add_argument("--no-color", action="store_true", help="plain text output, without colours")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show Spark's own output (jar downloads, WARN lines); by default it goes to a log file"
+        " (<lakehouse>/_logs, or the temp folder)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="ingest new logs, evaluate business dates, write the gold tables")
@@ -183,9 +191,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def start_spark(args: argparse.Namespace, lakehouse: str | None) -> SparkSession:
+    """The session, quiet unless --verbose: Spark's own output goes to a log beside the tables."""
+    from monitoring.spark import get_spark, log_folder
+
+    return get_spark(log_dir=log_folder(lakehouse), verbose=args.verbose)
+
+
 def _run(args: argparse.Namespace, console: Console) -> int:
     from monitoring.job import run_job
-    from monitoring.spark import get_spark
     from monitoring.summary import print_summary
 
     config = load_config(args.config).with_overrides(
@@ -199,7 +213,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     as_of = parse_as_of(args.as_of, config.timezone)
     dates = resolve_dates(args, config, as_of)
     with console.status("Starting Spark"):
-        spark = get_spark()
+        spark = start_spark(args, config.storage.root)
     steps = (args.only,) if args.only else STEPS
     nightly = not (args.date or args.date_from)  # no dates asked: also catch up on older dates that changed
     result = run_job(
@@ -238,7 +252,6 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
     from monitoring.demo import generate_demo_logs
     from monitoring.job import DateRange, local_today, run_job
     from monitoring.report import DEFAULT_DAYS, generate_report
-    from monitoring.spark import get_spark
     from monitoring.storage import Storage
     from monitoring.summary import print_summary
 
@@ -255,7 +268,7 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
         f"under {logs}, with {len(generated.incidents)} planted incidents"
     )
     with console.status("Starting Spark (the first start downloads Delta's jars from Maven Central)"):
-        spark = get_spark()
+        spark = start_spark(args, config.storage.root)
     dates = DateRange.ending(local_today(config, now), args.days - 1)
     result = run_job(spark, config, dates, now, progress=lambda m: console.log(m))
     print_summary(result, console)
@@ -290,14 +303,13 @@ def report_storage(args: argparse.Namespace) -> StorageConfig:
 
 def _report(args: argparse.Namespace, console: Console) -> int:
     from monitoring.report import NoReportDataError, generate_report
-    from monitoring.spark import get_spark
     from monitoring.storage import Storage
 
     if args.days < 1:
         raise UsageError("--days must be at least 1")
     storage_config = report_storage(args)  # argument errors before Spark starts
     with console.status("Starting Spark"):
-        spark = get_spark()
+        spark = start_spark(args, storage_config.root)
     try:
         out = generate_report(Storage(spark, storage_config), Path(args.out), args.date, args.days)
     except NoReportDataError as error:
@@ -317,11 +329,10 @@ def _notify(args: argparse.Namespace, console: Console) -> int:
         return EXIT_OK
     from monitoring.alerts.notify import notify, report_lines
     from monitoring.job import local_today
-    from monitoring.spark import get_spark
 
     now = datetime.now(UTC)
     with console.status("Starting Spark"):
-        spark = get_spark()
+        spark = start_spark(args, config.storage.root)
     report = notify(spark, config, args.date or local_today(config, now), now=now, dry_run=args.dry_run)
     for line in report_lines(report):  # names and errors come from logs: text, never rich markup
         console.print(line, markup=False, soft_wrap=True)  # an error text stays on its line, unfolded
@@ -333,7 +344,6 @@ def _status(args: argparse.Namespace, console: Console) -> int:
     from monitoring.coverage import coverage_status
     from monitoring.ingest import newest_folder_read
     from monitoring.job import local_today
-    from monitoring.spark import get_spark
     from monitoring.storage import Storage
     from monitoring.summary import print_coverage
 
@@ -342,7 +352,7 @@ def _status(args: argparse.Namespace, console: Console) -> int:
     )
     as_of = parse_as_of(args.as_of, config.timezone) or datetime.now(UTC)
     with console.status("Starting Spark"):
-        spark = get_spark()
+        spark = start_spark(args, config.storage.root)
     storage = Storage(spark, config.storage)
     today = local_today(config, as_of)
     print_coverage(coverage_status(storage, today, as_of, newest_folder_read(storage, as_of)), config, console)
@@ -443,7 +453,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         errors.print(traceback.format_exc(), markup=False)
         errors.print(f"error: the job failed: {type(error).__name__}: {error}", markup=False)
+        _point_at_spark_log(errors)
         return EXIT_FAILED
+
+
+def _point_at_spark_log(errors: Console) -> None:
+    if "monitoring.spark" in sys.modules:  # only if Spark was started: a config error never imports pyspark
+        from monitoring.spark import spark_log_file
+
+        if (log := spark_log_file()) is not None:
+            errors.print(f"Spark's own log: {log}", markup=False)
 
 
 if __name__ == "__main__":

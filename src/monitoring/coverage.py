@@ -153,14 +153,17 @@ def settle_owed(storage: Storage, owed: Owed, first: date, last: date, as_of: da
     )
     # The delete rows match on their key; the new rows never match (s._delete is false), so a new row with the key
     # of a deleted one (the same night run twice with one clock) replaces it rather than matching it twice.
-    matches = F.lit(True)
+    t, s = storage.merge_columns(OWED_DATES)
+    matches = s("_delete")
     for column in _KEY:
-        matches = matches & (F.col(f"t.{column}") == F.col(f"s.{column}"))
+        matches = matches & (t(column) == s(column))
     (
-        storage.merge(source, OWED_DATES, matches & F.col("s._delete"))
-        .whenMatchedDelete()
-        .whenNotMatchedInsert(condition=~F.col("s._delete"), values={c: f"s.{c}" for c in columns})
-        .execute()
+        storage.merge(source, OWED_DATES, matches)
+        .whenMatched()
+        .delete()
+        .whenNotMatched(~s("_delete"))
+        .insert({c: s(c) for c in columns})
+        .merge()
     )
 
 

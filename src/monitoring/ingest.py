@@ -21,11 +21,12 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from monitoring.checkpoints import checkpoint
 from monitoring.config import Config
 from monitoring.coverage import owed_by_ingested_runs, record_owed
 from monitoring.rules import RUN_STATE_ALIASES, TERMINAL_STATES
 from monitoring.sources import FILE_GLOB, RecordCount, SourceError, glob_escape, read_raw_events
-from monitoring.storage import Storage
+from monitoring.storage import ColumnOf, Storage
 from monitoring.tables import INGESTED_FILES, PIPELINE_RUNS, QUARANTINE
 
 
@@ -96,16 +97,15 @@ def latest_run_states(events: DataFrame) -> DataFrame:
     )
 
 
-def _is_terminal(alias: str) -> Column:
-    return F.col(f"{alias}.status").isin(*TERMINAL_STATES).cast("int")
+def _is_terminal(side: ColumnOf) -> Column:
+    return side("status").isin(*TERMINAL_STATES).cast("int")
 
 
-def _is_newer_state() -> Column:
+def _is_newer_state(t: ColumnOf, s: ColumnOf) -> Column:
     """MERGE condition: the incoming row ``s`` is a better state of the run than the stored ``t``."""
-    s_term, t_term = _is_terminal("s"), _is_terminal("t")
+    s_term, t_term = _is_terminal(s), _is_terminal(t)
     return (s_term > t_term) | (
-        (s_term == t_term)
-        & (F.col("s.last_event_time") > F.coalesce(F.col("t.last_event_time"), F.lit(0).cast("timestamp")))
+        (s_term == t_term) & (s("last_event_time") > F.coalesce(t("last_event_time"), F.lit(0).cast("timestamp")))
     )
 
 
@@ -134,6 +134,7 @@ def list_log_files(spark: SparkSession, config: Config, location: str | None = N
             .option("pathGlobFilter", FILE_GLOB[config.source.format])
             .load(location or config.source.path)
         )
+        listing.schema  # noqa: B018 - Spark Connect resolves a read (and finds the path missing) only when asked
     except Exception as error:  # Spark raises AnalysisException subclasses that vary by version
         if not _is_missing_path(error):
             raise
@@ -343,7 +344,7 @@ def check_runs_stored(runs: DataFrame, stored: DataFrame) -> None:
     missing_or_worse = (
         runs.alias("s")
         .join(stored.alias("t"), F.col("s.run_id") == F.col("t.run_id"), "left")
-        .where(F.col("t.run_id").isNull() | _is_newer_state())
+        .where(F.col("t.run_id").isNull() | _is_newer_state(lambda c: F.col(f"t.{c}"), lambda c: F.col(f"s.{c}")))
         .select("s.run_id", "s.source_file")
     )
     lost = missing_or_worse.limit(5).collect()
@@ -391,8 +392,10 @@ def ingest(
 
     # Owed before merged: a kill after the MERGE must not leave changed dates that nobody re-evaluates.
     record_owed(storage, owed_by_ingested_runs(runs, stored, config, now))
+    checkpoint("owed_recorded")
     merge_runs(storage, runs, first_month)
     check_runs_stored(runs, storage.read(PIPELINE_RUNS).where(in_batch_months(first_month)))
+    checkpoint("runs_merged")
     merge_quarantine(storage, classified, config, ingested_at, batch.reread_files)
     if batch.manifest is not None:
         merge_manifest(storage, batch.manifest, classified, ingested_at)
@@ -419,33 +422,33 @@ def classified_lines(raw_events: DataFrame) -> DataFrame:
     )
 
 
-def in_batch_months(first_month: date, alias: str = "") -> Column:
+def in_batch_months(first_month: date, side: ColumnOf = F.col) -> Column:
     """Silver's partitions a batch whose oldest run starts in ``first_month`` can touch: a run's start never moves
     by a month, but its Queued record may start a second before the InProgress one, across a month end."""
-    return F.col(f"{alias}start_month") >= F.add_months(F.lit(first_month), -1)
+    return side("start_month") >= F.add_months(F.lit(first_month), -1)
 
 
 def merge_runs(storage: Storage, runs: DataFrame, first_month: date) -> None:
     """Each run's better state into ``silver/pipeline_runs`` (see :func:`_is_newer_state`); only the batch's
     partitions are read."""
-    prunable = (F.col("t.run_id") == F.col("s.run_id")) & in_batch_months(first_month, "t.")
+    t, s = storage.merge_columns(PIPELINE_RUNS)
+    prunable = (t("run_id") == s("run_id")) & in_batch_months(first_month, t)
     (
         storage.merge(runs.select(*PIPELINE_RUNS.schema.fieldNames()), PIPELINE_RUNS, prunable)
         .withSchemaEvolution()  # a silver table from an older version gains the new columns (invoked_by_run_id)
-        .whenMatchedUpdate(
-            condition=_is_newer_state(),
-            set={
-                **{c: f"s.{c}" for c in PIPELINE_RUNS.schema.fieldNames() if c != "last_event_time"},
-                "last_event_time": "greatest(s.last_event_time, t.last_event_time)",
-            },
+        .whenMatched(_is_newer_state(t, s))
+        .update(
+            {
+                **{c: s(c) for c in PIPELINE_RUNS.schema.fieldNames() if c != "last_event_time"},
+                "last_event_time": F.greatest(s("last_event_time"), t("last_event_time")),
+            }
         )
         # An older state arriving late (InProgress after Succeeded) does not win, but it was seen.
-        .whenMatchedUpdate(
-            condition=F.col("s.last_event_time") > F.col("t.last_event_time"),
-            set={"last_event_time": "s.last_event_time"},
-        )
-        .whenNotMatchedInsertAll()
-        .execute()
+        .whenMatched(s("last_event_time") > t("last_event_time"))
+        .update({"last_event_time": s("last_event_time")})
+        .whenNotMatched()
+        .insertAll()
+        .merge()
     )
 
 
@@ -467,16 +470,19 @@ def merge_quarantine(
             ingested_at.alias("quarantined_at"),
         )
     )
+    t, s = storage.merge_columns(QUARANTINE)
     (
         storage.merge(
-            quarantined,
-            QUARANTINE,
-            F.expr("t.source_file = s.source_file AND t.raw_line = s.raw_line"),
+            quarantined, QUARANTINE, (t("source_file") == s("source_file")) & (t("raw_line") == s("raw_line"))
         )
-        .whenMatchedUpdate(set={"occurrences": "s.occurrences"})
-        .whenNotMatchedInsertAll()
-        .whenNotMatchedBySourceDelete(condition=F.col("t.source_file").isin(reread_files))
-        .execute()
+        .whenMatched()
+        .update({"occurrences": s("occurrences")})
+        .whenNotMatched()
+        .insertAll()
+        # The re-read paths travel as literals in the plan, never as SQL text.
+        .whenNotMatchedBySource(t("source_file").isin(reread_files))
+        .delete()
+        .merge()
     )
 
 
@@ -490,9 +496,6 @@ def merge_manifest(storage: Storage, files_read: DataFrame, classified: DataFram
         F.coalesce("lines_read", F.lit(0)).alias("lines_read"),
         ingested_at.alias("ingested_at"),
     )
-    (
-        storage.merge(manifest, INGESTED_FILES, F.expr("t.path = s.path"))
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+    t, s = storage.merge_columns(INGESTED_FILES)
+    by_path = storage.merge(manifest, INGESTED_FILES, t("path") == s("path"))
+    by_path.whenMatched().updateAll().whenNotMatched().insertAll().merge()

@@ -6,8 +6,6 @@ transformation (:mod:`monitoring.evaluate`) or the storage edge (:mod:`monitorin
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from zoneinfo import ZoneInfo
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
+from monitoring.checkpoints import checkpoint
 from monitoring.config import Config
 from monitoring.coverage import (
     AFTER_EXPLICIT_DATES,
@@ -31,7 +30,7 @@ from monitoring.coverage import (
 from monitoring.evaluate import Evaluation, daily_statuses, with_business_date
 from monitoring.ingest import IngestReport, ingest
 from monitoring.kpi import KpiWindow, flow_kpis, in_window, pipeline_kpis
-from monitoring.storage import COMMIT_CONFLICTS, ConcurrentRunError, Storage
+from monitoring.storage import ConcurrentRunError, Storage, commit_conflict
 from monitoring.tables import (
     FLOW_DAILY_STATUS,
     FLOW_KPI,
@@ -194,11 +193,14 @@ def run_job(
     """
     try:
         return _run_steps(spark, config, dates, as_of, progress, steps, catch_up, full_scan, now)
-    except COMMIT_CONFLICTS as error:
+    except Exception as error:
         # Delta's optimistic concurrency: the other run's commit stands, this one's write was refused. Every
         # step is idempotent, so what this run committed before is what the other run commits too.
+        condition = commit_conflict(error)
+        if condition is None:
+            raise
         raise ConcurrentRunError(
-            f"another run is writing the same tables ({type(error).__name__}): this run stopped without "
+            f"another run is writing the same tables ({condition}): this run stopped without "
             "committing its current step; rerun it once the other run has finished"
         ) from error
 
@@ -268,13 +270,3 @@ def _run_steps(
 
             write_config_drift(spark, storage, config, local_today(config, now), now, progress)
     return JobResult(report, evaluation, pipeline_rows, flow_rows, time.monotonic() - started)
-
-
-# A test-only hook: PIPELINE_MONITOR_KILL_AT=<checkpoint> kills the process there, as a lost node would (SIGKILL:
-# no cleanup, no Python exception handler). The reliability tests use it to kill a run at named points.
-KILL_AT_VARIABLE = "PIPELINE_MONITOR_KILL_AT"
-
-
-def checkpoint(name: str) -> None:
-    if os.environ.get(KILL_AT_VARIABLE) == name:
-        os.kill(os.getpid(), signal.SIGKILL)

@@ -5,38 +5,79 @@
 Tables are created on first use with their schema, comments and the properties that keep them readable
 by Power BI's Delta connector (protocol reader version 1: no deletion vectors, no column mapping, no
 timestamp_ntz).
+
+Everything here works on a classic session and through Spark Connect (serverless): tables are created with
+SQL DDL and merged with Spark's own ``DataFrame.mergeInto``, not with Delta's Python ``DeltaTable`` API, whose
+Connect client needs a Delta server plugin that open-source Spark does not load.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from delta import exceptions as delta_errors
-from delta.tables import DeltaMergeBuilder, DeltaTable
-from pyspark.errors import AnalysisException
+from pyspark.errors import AnalysisException, PySparkException
 from pyspark.sql import Column, DataFrame, DataFrameWriter, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.merge import MergeIntoWriter
 
-from monitoring.config import StorageConfig
+from monitoring.config import ConfigError, StorageConfig
+from monitoring.spark import on_databricks
 from monitoring.tables import TableSpec
+
+# On a classic session pyspark leaves an error it has no class for as a raw Java error, without a condition; Delta's
+# Python package (imported for this alone) gives its commit conflicts one. Connect and Databricks need no help.
+with contextlib.suppress(ImportError):
+    import delta.exceptions  # noqa: F401
 
 
 class ConcurrentRunError(RuntimeError):
     """Another run committed to the same tables while this one was writing."""
 
 
-# Delta's commit conflicts. In Python they do not share a base class (unlike in Scala): list them all.
-COMMIT_CONFLICTS: tuple[type[Exception], ...] = (
-    delta_errors.DeltaConcurrentModificationException,
-    delta_errors.ConcurrentWriteException,
-    delta_errors.MetadataChangedException,
-    delta_errors.ProtocolChangedException,  # two first runs creating the same table
-    delta_errors.ConcurrentAppendException,
-    delta_errors.ConcurrentDeleteReadException,
-    delta_errors.ConcurrentDeleteDeleteException,
-    delta_errors.ConcurrentTransactionException,
+# Delta's commit conflicts, by error condition (``DELTA_CONCURRENT_APPEND.WITHOUT_HINT`` is one of the first).
+# Not by Python class: a classic session raises delta.exceptions' classes, Spark Connect an UnknownException
+# (measured here), Databricks its own; the condition is the one thing all three share.
+COMMIT_CONFLICT_CONDITIONS = frozenset(
+    {
+        "DELTA_CONCURRENT_APPEND",
+        "DELTA_CONCURRENT_DELETE_DELETE",
+        "DELTA_CONCURRENT_DELETE_READ",
+        "DELTA_CONCURRENT_TRANSACTION",
+        "DELTA_CONCURRENT_WRITE",
+        "DELTA_METADATA_CHANGED",
+        "DELTA_PROTOCOL_CHANGED",  # two first runs creating the same table
+    }
 )
+
+
+_CONDITION = re.compile(r"[A-Z][A-Z0-9_]*(?:\.[A-Z][A-Z0-9_]*)*")  # DELTA_CONCURRENT_APPEND.WITHOUT_HINT
+_MESSAGE_CONDITION = re.compile(rf"\[({_CONDITION.pattern})\]")  # Spark's messages: "[CONDITION] text"
+
+
+def commit_conflict(error: BaseException) -> str | None:
+    """The error condition if ``error`` (or what caused it) is a Delta commit conflict, else None."""
+    seen: BaseException | None = error
+    while seen is not None:
+        condition = None
+        if isinstance(seen, PySparkException):
+            condition = seen.getCondition()
+            if not (condition and _CONDITION.fullmatch(condition)):
+                # Delta's own classes (classic sessions) put a Java stack trace there; their message names it.
+                in_message = _MESSAGE_CONDITION.search(str(seen))
+                condition = in_message.group(1) if in_message else None
+        if condition and condition.split(".", 1)[0] in COMMIT_CONFLICT_CONDITIONS:
+            return condition
+        seen = seen.__cause__
+    return None
+
+
+# A MERGE side's column by name: ``t("run_id")`` for the target table, ``s("run_id")`` for the source.
+ColumnOf = Callable[[str], Column]
 
 POWER_BI_PROPERTIES: dict[str, str] = {
     "delta.minReaderVersion": "1",
@@ -59,8 +100,12 @@ class Storage:
         self.config = config
         self.root: str | None = None
         if config.root is not None:
-            # Delta's table builder takes a bare relative path for a table *name*: anchor local paths.
+            # A relative path would be resolved in the Spark server's working directory (under Spark Connect, another
+            # process's): anchor local paths here.
             root = config.root
+            if "://" not in root and not Path(root).is_absolute() and on_databricks():
+                # Serverless' working directory is not the bundle's: a relative root would land somewhere else.
+                raise ConfigError(f"storage.root: {root!r} is relative; on Databricks give an absolute path or a URI")
             self.root = (root if "://" in root else str(Path(root).resolve())).rstrip("/")
 
     # --- naming: the one place that knows paths from catalog names --------------------------------
@@ -75,7 +120,9 @@ class Storage:
 
     def sql_name(self, table: TableSpec) -> str:
         """How SQL refers to the table (``delta.`path``` or ``catalog.schema.table``)."""
-        return f"delta.`{self.location(table)}`" if self.root is not None else self.location(table)
+        if self.root is None:
+            return self.location(table)
+        return "delta.`" + self.location(table).replace("`", "``") + "`"  # a backtick in a path is doubled
 
     # --- reading and writing ---------------------------------------------------------------------------
 
@@ -91,7 +138,9 @@ class Storage:
         to an hour after another run creates it. Resolving a read refreshes the log (and reads no data).
         """
         try:
-            return self.spark.read.format("delta").load(self.location(table))
+            found = self.spark.read.format("delta").load(self.location(table))
+            found.schema  # noqa: B018 - Spark Connect resolves a read only when asked: ask here, not at first use
+            return found
         except AnalysisException as error:
             if error.getCondition() in _NOT_A_TABLE:
                 return None
@@ -99,21 +148,13 @@ class Storage:
 
     def ensure(self, table: TableSpec) -> None:
         """Create the table (schema, comments, properties) if it is not there yet."""
-        if self.root is None:
-            self._create_catalog_table(table)
-            return
-        builder = DeltaTable.createIfNotExists(self.spark).location(self.location(table))
-        builder = builder.addColumns(table.schema).comment(table.comment)
-        if table.partition_by:
-            builder = builder.partitionedBy(*table.partition_by)
-        for key, value in POWER_BI_PROPERTIES.items():
-            builder = builder.property(key, value)
         try:
-            builder.execute()
-        except AnalysisException as error:
-            # Another run is creating the same table right now: its folder, then its empty _delta_log, exist
-            # before its first commit. Wait for that commit rather than fail or create a second table.
-            if error.getCondition() not in _CREATION_IN_PROGRESS:
+            self._create(table)
+        except PySparkException as error:
+            # Another run created the same table first (its commit won: a conflict here), or is creating it (its
+            # folder exists before its first commit). Wait for that table rather than fail or create a second one.
+            creating = commit_conflict(error) or error.getCondition() in _CREATION_IN_PROGRESS
+            if self.root is None or not creating:
                 raise
             if not self._becomes_table(table):
                 raise RuntimeError(
@@ -130,8 +171,9 @@ class Storage:
             time.sleep(0.2)
         return False
 
-    def _create_catalog_table(self, table: TableSpec) -> None:
-        # DDL rather than DeltaTableBuilder: the builder parses at most two-part names outside Databricks.
+    def _create(self, table: TableSpec) -> None:
+        # DDL, for path and catalog tables alike: it runs through Spark Connect (Delta's DeltaTableBuilder does not),
+        # and the builder parses at most two-part names outside Databricks.
         # Everything formatted here is this package's own constants and validated identifiers.
         def quoted(text: str) -> str:
             return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -143,9 +185,10 @@ class Storage:
         )
         partitioning = f" PARTITIONED BY ({', '.join(table.partition_by)})" if table.partition_by else ""
         properties = ", ".join(f"{quoted(k)} = {quoted(v)}" for k, v in POWER_BI_PROPERTIES.items())
-        self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.config.catalog}.{self.config.schema}")
+        if self.root is None:
+            self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.config.catalog}.{self.config.schema}")
         self.spark.sql(
-            f"CREATE TABLE IF NOT EXISTS {self.location(table)} (\n  {columns}\n) USING DELTA{partitioning} "
+            f"CREATE TABLE IF NOT EXISTS {self.sql_name(table)} (\n  {columns}\n) USING DELTA{partitioning} "
             f"COMMENT {quoted(table.comment)} TBLPROPERTIES ({properties})"
         )
 
@@ -185,11 +228,20 @@ class Storage:
         self.ensure(table)
         self._save(df.select(table.schema.fieldNames()).write.format("delta").mode("append"), table)
 
-    def merge(self, source: DataFrame, table: TableSpec, condition: Column) -> DeltaMergeBuilder:
-        """A MERGE into ``table`` (aliased ``t``) from ``source`` (aliased ``s``); the caller adds clauses."""
+    def merge_columns(self, table: TableSpec) -> tuple[ColumnOf, ColumnOf]:
+        """The column references of a MERGE into ``table``: ``t, s = storage.merge_columns(TABLE)``.
+
+        ``mergeInto`` cannot alias its target, so target columns are qualified by the table's own name.
+        """
+        target = self.sql_name(table)
+        return (lambda column: F.col(f"{target}.{column}")), (lambda column: F.col(f"s.{column}"))
+
+    def merge(self, source: DataFrame, table: TableSpec, condition: Column) -> MergeIntoWriter:
+        """A MERGE into ``table`` from ``source`` (aliased ``s``) on ``condition``; the caller adds the clauses
+        (``whenMatched(...).update({...})``, ``whenNotMatched().insertAll()``...) and runs it with ``.merge()``.
+
+        Spark's own ``DataFrame.mergeInto``: the same on a classic session and through Spark Connect, and values
+        in conditions travel as literals in the plan, never as SQL text. Columns come from ``merge_columns``.
+        """
         self.ensure(table)
-        if self.root is not None:
-            target = DeltaTable.forPath(self.spark, self.location(table))
-        else:
-            target = DeltaTable.forName(self.spark, self.location(table))
-        return target.alias("t").merge(source.alias("s"), condition)
+        return source.alias("s").mergeInto(self.sql_name(table), condition)

@@ -25,8 +25,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from adf_logs import Run, write_records
+from monitoring.checkpoints import CHECKPOINTS, KILL_AT_VARIABLE
 from monitoring.config import Config, load_config
-from monitoring.job import KILL_AT_VARIABLE, DateRange, local_today, run_job
+from monitoring.job import DateRange, local_today, run_job
 from monitoring.tables import FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_DAILY_STATUS, PIPELINE_KPI
 from support import REPO
 
@@ -36,7 +37,6 @@ PARIS = ZoneInfo("Europe/Paris")
 FIRST = date(2025, 3, 3)
 DAYS = 21
 PIPELINES = ("extract", "load", "publish")
-CHECKPOINTS = ("ingested", "pipeline_status_written", "flow_status_written", "kpis_written")
 STATUS_TABLES = (PIPELINE_DAILY_STATUS, FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_KPI)
 
 

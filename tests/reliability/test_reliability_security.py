@@ -85,6 +85,10 @@ SQL_SINKS = {
     "where",
     "filter",
     "merge",
+    "mergeInto",
+    "whenMatched",
+    "whenNotMatched",
+    "whenNotMatchedBySource",
     "whenMatchedUpdate",
     "whenMatchedDelete",
     "whenNotMatchedInsert",
@@ -97,21 +101,16 @@ SQL_SINKS = {
 }
 # (module, function, formatted expression) -> why it is not data from logs or users.
 ALLOWED: dict[tuple[str, str, str], str] = {
-    ("storage.py", "_create_catalog_table", "self.config.catalog"): "validated identifier (StorageConfig)",
-    ("storage.py", "_create_catalog_table", "self.config.schema"): "validated identifier (StorageConfig)",
-    ("storage.py", "_create_catalog_table", "self.location(table)"): "catalog.schema.<package table name>",
-    ("storage.py", "_create_catalog_table", "columns"): "the package's schemas: names, types, quoted comments",
-    ("storage.py", "_create_catalog_table", "partitioning"): "the package's partition column names",
-    ("storage.py", "_create_catalog_table", "properties"): "POWER_BI_PROPERTIES, quoted",
-    ("storage.py", "_create_catalog_table", "quoted(table.comment)"): "the package's table comment, quoted",
+    ("storage.py", "_create", "self.config.catalog"): "validated identifier (StorageConfig)",
+    ("storage.py", "_create", "self.config.schema"): "validated identifier (StorageConfig)",
+    ("storage.py", "_create", "self.sql_name(table)"): "catalog.schema.<package table name>, or the backquoted path",
+    ("storage.py", "_create", "columns"): "the package's schemas: names, types, quoted comments",
+    ("storage.py", "_create", "partitioning"): "the package's partition column names",
+    ("storage.py", "_create", "properties"): "POWER_BI_PROPERTIES, quoted",
+    ("storage.py", "_create", "quoted(table.comment)"): "the package's table comment, quoted",
     ("storage.py", "replace_dates", "column"): "checked against the table's own columns first",
     ("storage.py", "replace_dates", "first.isoformat()"): "a datetime.date",
     ("storage.py", "replace_dates", "last.isoformat()"): "a datetime.date",
-    ("ingest.py", "ingest", "c"): "column names of the PIPELINE_RUNS schema",
-    ("ingest.py", "merge_runs", "c"): "column names of the PIPELINE_RUNS schema",
-    ("coverage.py", "settle_owed", "c"): "column names of the OWED_DATES schema",
-    ("notify.py", "record_deliveries", "c"): "KEY_COLUMNS, a package constant",
-    ("notify.py", "record_deliveries", "SENT"): "a package constant",
 }
 
 

@@ -22,6 +22,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import reduce
+from operator import and_
 from zoneinfo import ZoneInfo
 
 from pyspark.sql import Column, Row, SparkSession
@@ -137,24 +139,21 @@ def record_deliveries(storage: Storage, deliveries: Sequence[Delivery], now: dat
         for key in d.message.keys
     ]
     source = storage.spark.createDataFrame(rows, ALERTS_SENT.schema)
-    on_key = " AND ".join(f"t.{c} = s.{c}" for c in KEY_COLUMNS)
+    t, s = storage.merge_columns(ALERTS_SENT)
+    on_key = reduce(and_, [t(c) == s(c) for c in KEY_COLUMNS])
     (
-        storage.merge(source, ALERTS_SENT, F.expr(on_key))
-        .whenMatchedUpdate(
-            condition=f"t.status <> '{SENT}'",
-            set={
-                "status": "s.status",
-                "attempts": "t.attempts + s.attempts",
-                "last_error": "s.last_error",
-                "title": "s.title",
-                "recipients": "s.recipients",
-                "flow": "s.flow",
-                "sent_at": "s.sent_at",
-                "updated_at": "s.updated_at",
-            },
+        storage.merge(source, ALERTS_SENT, on_key)
+        .whenMatched(t("status") != SENT)
+        .update(
+            {
+                "status": s("status"),
+                "attempts": t("attempts") + s("attempts"),
+                **{c: s(c) for c in ("last_error", "title", "recipients", "flow", "sent_at", "updated_at")},
+            }
         )
-        .whenNotMatchedInsertAll()
-        .execute()
+        .whenNotMatched()
+        .insertAll()
+        .merge()
     )
 
 
