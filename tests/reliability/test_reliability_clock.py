@@ -61,7 +61,15 @@ def zone_arithmetic(spark: SparkSession) -> list[Row]:
             F.col("business_date").alias("day"),
             at.alias("start_time"),
         )
-        part = with_business_date(part.drop("business_date"), zone).withColumnRenamed("business_date", "run_date")
+        # One run per grid point, in no flow and no group: its business date is its own local date.
+        as_runs = part.drop("business_date").select(
+            "*",
+            F.concat_ws("|", "day", "minutes").alias("run_id"),
+            F.lit("p").alias("pipeline_name"),
+            F.lit(None).cast("string").alias("run_group_id"),
+        )
+        dated = with_business_date(as_runs, config([{"name": "F", "pipelines": ["other"]}], timezone=zone))
+        part = dated.drop("run_id", "pipeline_name", "run_group_id").withColumnRenamed("business_date", "run_date")
         parts.append(part.withColumn("start_local", local_text(F.col("start_time"), zone)).drop("start_time"))
     return reduce(DataFrame.unionByName, parts).collect()
 
@@ -174,10 +182,29 @@ def _row(rows: dict[tuple[str, date], Row], name: str) -> Row:
     ("pipeline", "day", "status", "reason", "detail"),
     [
         ("spring_gap_ok", "2025-03-30", OK, None, "succeeded, ended 03:20:00" + UNSCHEDULED),
-        ("spring_gap_late", "2025-03-30", WARNING, "LATE", "ended 03:40:00, deadline 03:30"),
-        ("fall_twice_first", "2025-10-26", WARNING, "LATE", "ended 02:45:00, deadline 02:30"),
+        # A deadline in a skipped or repeated hour is applied one documented way, and the detail says which.
+        (
+            "spring_gap_late",
+            "2025-03-30",
+            WARNING,
+            "LATE",
+            "ended 03:40:00, deadline 02:30 (applied at 03:30: the clock skipped 02:30)",
+        ),
+        (
+            "fall_twice_first",
+            "2025-10-26",
+            WARNING,
+            "LATE",
+            "ended 02:45:00, deadline 02:30 (the first of the two 02:30s)",
+        ),
         # After the first 02:30, though its wall clock reads 02:15 (the detail shows it as it happened).
-        ("fall_twice_second", "2025-10-26", WARNING, "LATE", "ended 02:15:00, deadline 02:30"),
+        (
+            "fall_twice_second",
+            "2025-10-26",
+            WARNING,
+            "LATE",
+            "ended 02:15:00, deadline 02:30 (the first of the two 02:30s)",
+        ),
         ("fall_twice_ok", "2025-10-26", OK, None, "succeeded, ended 02:15:00" + UNSCHEDULED),
         ("midnight_span", "2025-04-08", WARNING, "LATE", "ended 00:10:00, deadline 23:59"),
         ("at_2359", "2025-04-08", OK, None, "succeeded, ended 23:59:00" + UNSCHEDULED),

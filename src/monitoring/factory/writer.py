@@ -202,10 +202,11 @@ def changes(old: Config, new: Config) -> list[str]:
                 continue
             if was.schedule != rule.schedule:
                 lines.append(f"flow {flow.name}: {rule.name} schedule {was.schedule.text} -> {rule.schedule.text}")
-            if set(was.depends_on) != set(rule.depends_on):
+            # What it follows, whether written as depends_on or implied by a sequential order (its chain).
+            if set(was.predecessors) != set(rule.predecessors):
                 lines.append(
-                    f"flow {flow.name}: {rule.name} depends_on [{', '.join(sorted(was.depends_on))}]"
-                    f" -> [{', '.join(sorted(rule.depends_on))}]"
+                    f"flow {flow.name}: {rule.name} depends_on [{', '.join(sorted(was.predecessors))}]"
+                    f" -> [{', '.join(sorted(rule.predecessors))}]"
                 )
         lines += [f"flow {flow.name}: - {name} (no longer run by its master)" for name in old_rules]
         if before.order != flow.order:
