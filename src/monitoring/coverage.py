@@ -10,7 +10,9 @@ commit that follows its gold and KPI tables, so a run killed anywhere leaves its
 - **not evaluated yet**: a nightly evaluation records the day after the last date it evaluated, so the days a
   skipped week never evaluated are owed by the next night;
 - **after explicit dates**: a ``--date``/``--from`` run re-evaluates what it was asked and leaves the later dates,
-  whose streaks and baselines may move, to the next night.
+  whose streaks and baselines may move, to the next night;
+- **explicit dates**: such a run owes its own first date while it writes (a kill between its gold and KPI commits
+  leaves stale KPIs), and replaces that row by its ``after explicit dates`` row when it completes.
 
 The nightly range is then the window plus everything owed: after any sequence of runs, kills and gaps, the next
 night's tables equal a rebuild's. Nothing here reads the wall clock: ``now``/``as_of`` are passed in.
@@ -33,7 +35,7 @@ RUNS_CHANGED = "runs changed"
 PENDING = "pending"
 NOT_EVALUATED_YET = "not evaluated yet"
 AFTER_EXPLICIT_DATES = "after explicit dates"
-OWED_REASONS = (RUNS_CHANGED, PENDING, NOT_EVALUATED_YET, AFTER_EXPLICIT_DATES)
+EXPLICIT_DATES = "explicit dates"  # a --date/--from run that has not completed: its dates' KPIs may be stale
 
 _KEY = ("business_date", "reason", "recorded_at")
 
@@ -145,11 +147,14 @@ def settle_owed(storage: Storage, owed: Owed, first: date, last: date, as_of: da
     worked_off = (
         is_due(last, as_of) | ((F.col("reason") == PENDING) & in_range) | (F.col("reason") == NOT_EVALUATED_YET)
     )
+    replace_owed(storage, owed.rows.where(worked_off), new_rows)
+
+
+def replace_owed(storage: Storage, worked_off: DataFrame, new_rows: DataFrame) -> None:
+    """Delete the rows ``worked_off`` and add ``new_rows``, in one commit."""
     columns = OWED_DATES.schema.fieldNames()
-    source = (
-        owed.rows.where(worked_off)
-        .select(*columns, F.lit(True).alias("_delete"))
-        .unionByName(new_rows.select(*columns, F.lit(False).alias("_delete")))
+    source = worked_off.select(*columns, F.lit(True).alias("_delete")).unionByName(
+        new_rows.select(*columns, F.lit(False).alias("_delete"))
     )
     # The delete rows match on their key; the new rows never match (s._delete is false), so a new row with the key
     # of a deleted one (the same night run twice with one clock) replaces it rather than matching it twice.

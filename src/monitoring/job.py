@@ -19,12 +19,14 @@ from monitoring.checkpoints import checkpoint
 from monitoring.config import Config
 from monitoring.coverage import (
     AFTER_EXPLICIT_DATES,
+    EXPLICIT_DATES,
     NOT_EVALUATED_YET,
     Owed,
     first_owed_date,
     owed_by_pending,
     owed_row,
     record_owed,
+    replace_owed,
     settle_owed,
 )
 from monitoring.evaluate import Evaluation, daily_statuses, with_business_date
@@ -222,6 +224,11 @@ def evaluate_and_settle(
     owed = Owed.read(storage, today, as_of) if nightly else None
     if owed is not None:
         dates = nightly_range(storage, config, dates, owed, progress)
+    in_progress = None
+    if owed is None:  # explicit dates: owed while written, so a kill before the KPIs leaves them to the next night
+        detail = f"dates {dates.first} to {dates.last} requested, not completed"
+        in_progress = owed_row(spark, dates.first, EXPLICIT_DATES, detail, now)
+        record_owed(storage, in_progress)
     evaluation = Evaluation(dates.first, dates.last, as_of, now, config.timezone)
     pipeline_rows, flow_rows, pending = evaluate_dates(spark, storage, config, evaluation, progress)
     still_owed = owed_by_pending(pending, now)
@@ -233,7 +240,7 @@ def evaluate_and_settle(
         if day_after <= today:  # later dates' streaks and baselines may have moved: the next night's work
             detail = f"dates {dates.first} to {dates.last} evaluated on request"
             still_owed = still_owed.unionByName(owed_row(spark, day_after, AFTER_EXPLICIT_DATES, detail, now))
-        record_owed(storage, still_owed)
+        replace_owed(storage, in_progress, still_owed)
     return evaluation, pipeline_rows, flow_rows
 
 
