@@ -377,8 +377,13 @@ def ingest(
     source = f"{config.source.format} source {config.source.path or ''}".rstrip()
 
     ingested_at = F.lit(now).cast(T.TimestampType())
-    classified = classified_lines(batch.raw_events).localCheckpoint()  # a snapshot: see new_file_batch
-    counts = checked_classification(classified, batch, source)
+    # The files are read once: the counts' action fills the cache (and the raw-record observation, which Spark
+    # Connect reports for a query but not for a checkpoint), and the snapshot is taken from the cache. The cache is
+    # dropped at once: a persisted read would be matched by plan, stale, by the next night's in the same session.
+    reading = classified_lines(batch.raw_events).cache()
+    counts = checked_classification(reading, batch, source)
+    classified = reading.localCheckpoint()
+    reading.unpersist()
 
     runs = (
         latest_run_states(classified.where("kind = 'kept'"))
