@@ -627,13 +627,15 @@ def pipeline_status(
     daily = with_rules(final_runs(dated), catalog, config)
     daily = with_duration_baseline(
         daily, *baseline_history(stored_status, config, ev.first, ev.last), baseline_days_widest(config)
-    )
+    ).localCheckpoint()  # pipelines x days, small: see the snapshot below
     days = (
         expected_days(catalog, ev.first, ev.last)
         .join(daily.drop(*RULE_COLUMNS), ["pipeline_name", "business_date"], "full")
         .withColumn("expected", F.coalesce("expected", F.lit(False)))
     )
-    days = with_rules(days, catalog, config)
+    # A snapshot of pipelines x days (small): it cuts the plan, whose depth through the self-join below would pass
+    # the nesting limit of Spark Connect's protocol (a plan is one nested protobuf message there).
+    days = with_rules(days, catalog, config).localCheckpoint()
     days = days.join(order_violations(days), ["pipeline_name", "business_date"], "left")
     day_start = F.col("day_starts_at")
     days = days.withColumn(
