@@ -24,6 +24,7 @@ from databricks.sdk.service.jobs import (
     TerminationDetails,
     TerminationTypeType,
 )
+from pyspark.sql import functions as F
 
 from fake_jobs_api import HOST_METADATA_PATH, FakeJobsApi, serve_jobs_api
 from monitoring.databricks_jobs import job_run_events, run_status
@@ -166,7 +167,8 @@ def read(spark, jobs_api):
     client = WorkspaceClient(host=jobs_api.url, token=TOKEN)
     classified = with_quarantine_reason(job_run_events(spark, client, SINCE, UNTIL, page_size=PAGE_SIZE)).cache()
     rows = {r.run_id: r for r in classified.collect()}
-    runs = {r.run_id: r for r in latest_run_states(classified.where("reason IS NULL")).collect()}
+    kept = classified.where("reason IS NULL").withColumn("line_hash", F.xxhash64("raw_line"))  # as ingest does
+    runs = {r.run_id: r for r in latest_run_states(kept).collect()}
     classified.unpersist()
     return rows, runs
 

@@ -17,17 +17,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from monitoring.checkpoints import checkpoint
 from monitoring.config import Config
-from monitoring.coverage import owed_by_ingested_runs, record_owed
+from monitoring.coverage import NOT_EVALUATED_YET, owed_by_ingested_runs, record_owed
 from monitoring.rules import RUN_STATE_ALIASES, TERMINAL_STATES
 from monitoring.sources import FILE_GLOB, RecordCount, SourceError, glob_escape, read_raw_events
 from monitoring.storage import ColumnOf, Storage
-from monitoring.tables import INGESTED_FILES, PIPELINE_RUNS, QUARANTINE
+from monitoring.tables import INGESTED_FILES, OWED_DATES, PIPELINE_RUNS, QUARANTINE
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,9 @@ def with_quarantine_reason(raw_events: DataFrame) -> DataFrame:
 def latest_run_states(events: DataFrame) -> DataFrame:
     """One row per run: its latest state, a terminal state beating a non-terminal one.
 
-    Records of one run arrive out of order and across files; identical records read twice collapse.
+    Records of one run arrive out of order and across files; identical records read twice collapse. Records alike
+    in all of the order's terms are told apart by ``line_hash`` (a hash of the raw line), so the choice is the same
+    on every read without keeping every kept line's text.
     """
     is_terminal = F.col("status").isin(*TERMINAL_STATES)
     by_run = Window.partitionBy("run_id")
@@ -84,7 +87,7 @@ def latest_run_states(events: DataFrame) -> DataFrame:
         F.col("event_time").desc_nulls_last(),
         F.col("end_time").desc_nulls_last(),
         F.col("source_file").desc(),
-        F.col("raw_line").desc(),
+        F.col("line_hash").desc(),
     )
     return (
         events.withColumn("last_event_time", F.max("event_time").over(by_run))
@@ -356,6 +359,77 @@ def check_runs_stored(runs: DataFrame, stored: DataFrame) -> None:
         )
 
 
+def read_batch(
+    spark: SparkSession,
+    storage: Storage,
+    config: Config,
+    now: datetime,
+    full_scan: bool,
+    requested: tuple[date, date] | None,
+) -> Batch:
+    if config.source.format == "databricks_jobs":
+        return job_runs_batch(spark, storage, config, now)
+    return new_file_batch(spark, storage, config, now, full_scan, requested)
+
+
+@dataclass(frozen=True)
+class Classified:
+    """A batch's lines, classified and held in memory (read from the files once), with the counts checked."""
+
+    lines: DataFrame  # classified_lines() of the batch, cached: unpersist() when done
+    counts: dict[str, int]  # lines per kind (blank, kept, quarantined)
+
+
+def classify(batch: Batch, source: str) -> Classified:
+    """The files are read once: the counts' action fills the cache (and the raw-record observation, which Spark
+    Connect reports for a query's action), and every later step reads the cache. The caller drops it when done: a
+    persisted read would be matched by plan, stale, by the next night's in the same session."""
+    assert batch.raw_events is not None
+    lines = classified_lines(batch.raw_events).persist(StorageLevel.MEMORY_AND_DISK)
+    return Classified(lines, checked_classification(lines, batch, source))
+
+
+def latest_runs(classified: Classified, now: datetime) -> DataFrame:
+    """One row per run of the batch, its latest state, as silver stores it (a snapshot: small, read four times)."""
+    return (
+        latest_run_states(classified.lines.where("kind = 'kept'"))
+        .withColumn("ingested_at", F.lit(now).cast(T.TimestampType()))
+        .withColumn("start_month", F.trunc(F.to_date("start_time"), "month"))  # the session zone is UTC
+        .localCheckpoint()
+    )
+
+
+def nightly_has_completed(storage: Storage) -> bool:
+    """Whether a nightly evaluation has completed. Until one has, the next one evaluates all history anyway."""
+    return not storage.read(OWED_DATES).where(F.col("reason") == NOT_EVALUATED_YET).isEmpty()
+
+
+def store_runs(storage: Storage, config: Config, runs: DataFrame, now: datetime) -> None:
+    """What the runs make owed, then the runs into silver, then the check that every one of them is there."""
+    first_month = runs.agg(F.min("start_month")).first()[0] or now.date().replace(day=1)
+    in_silver = storage.read(PIPELINE_RUNS)
+    silver_empty = in_silver.isEmpty()
+    # Owed before merged: a kill after the MERGE must not leave changed dates that nobody re-evaluates. Before the
+    # first nightly evaluation every date is owed already, and a changed date adds nothing.
+    if not silver_empty and nightly_has_completed(storage):
+        stored = in_silver.where(in_batch_months(first_month))
+        record_owed(storage, owed_by_ingested_runs(runs, stored, config, now))
+    checkpoint("owed_recorded")
+    merge_runs(storage, runs, first_month, target_empty=silver_empty)
+    check_runs_stored(runs, storage.read(PIPELINE_RUNS).where(in_batch_months(first_month)))
+    checkpoint("runs_merged")
+
+
+def quarantine_changes(storage: Storage, classified: Classified, reread_files: list[str]) -> bool:
+    """Whether the quarantine MERGE has anything to do: lines to quarantine, or rows of the files read again to
+    replace. Most nights quarantine nothing, and a MERGE costs a commit even when it changes nothing."""
+    if classified.counts.get("quarantined", 0):
+        return True
+    return bool(reread_files) and not (
+        storage.read(QUARANTINE).where(F.col("source_file").isin(reread_files)).isEmpty()
+    )
+
+
 def ingest(
     spark: SparkSession,
     storage: Storage,
@@ -368,43 +442,23 @@ def ingest(
 
     ``requested``: business dates a run was asked for; their folders are listed too (a backfill of restored blobs).
     """
-    if config.source.format == "databricks_jobs":
-        batch = job_runs_batch(spark, storage, config, now)
-    else:
-        batch = new_file_batch(spark, storage, config, now, full_scan, requested)
+    batch = read_batch(spark, storage, config, now, full_scan, requested)
     if batch.raw_events is None:
         return IngestReport(batch.files_listed, 0, 0, 0, 0, 0, 0)
     source = f"{config.source.format} source {config.source.path or ''}".rstrip()
-
-    ingested_at = F.lit(now).cast(T.TimestampType())
-    # The files are read once: the counts' action fills the cache (and the raw-record observation, which Spark
-    # Connect reports for a query but not for a checkpoint), and the snapshot is taken from the cache. The cache is
-    # dropped at once: a persisted read would be matched by plan, stale, by the next night's in the same session.
-    reading = classified_lines(batch.raw_events).cache()
-    counts = checked_classification(reading, batch, source)
-    classified = reading.localCheckpoint()
-    reading.unpersist()
-
-    runs = (
-        latest_run_states(classified.where("kind = 'kept'"))
-        .withColumn("ingested_at", ingested_at)
-        .withColumn("start_month", F.trunc(F.to_date("start_time"), "month"))  # the session zone is UTC
-        .localCheckpoint()
-    )
-    runs_in_batch = checked_runs(runs, classified, source)
-    first_month = runs.agg(F.min("start_month")).first()[0] or now.date().replace(day=1)
-    stored = storage.read(PIPELINE_RUNS).where(in_batch_months(first_month))
-
-    # Owed before merged: a kill after the MERGE must not leave changed dates that nobody re-evaluates.
-    record_owed(storage, owed_by_ingested_runs(runs, stored, config, now))
-    checkpoint("owed_recorded")
-    merge_runs(storage, runs, first_month)
-    check_runs_stored(runs, storage.read(PIPELINE_RUNS).where(in_batch_months(first_month)))
-    checkpoint("runs_merged")
-    merge_quarantine(storage, classified, config, ingested_at, batch.reread_files)
-    if batch.manifest is not None:
-        merge_manifest(storage, batch.manifest, classified, ingested_at)
-
+    classified = classify(batch, source)
+    try:
+        runs = latest_runs(classified, now)
+        runs_in_batch = checked_runs(runs, classified.lines, source)
+        store_runs(storage, config, runs, now)
+        ingested_at = F.lit(now).cast(T.TimestampType())
+        if quarantine_changes(storage, classified, batch.reread_files):
+            merge_quarantine(storage, classified.lines, config, ingested_at, batch.reread_files)
+        if batch.manifest is not None:
+            merge_manifest(storage, batch.manifest, classified.lines, ingested_at)
+    finally:
+        classified.lines.unpersist()
+    counts = classified.counts
     return IngestReport(
         files_listed=batch.files_listed,
         files_read=len(batch.reread_files),
@@ -417,13 +471,23 @@ def ingest(
 
 
 def classified_lines(raw_events: DataFrame) -> DataFrame:
-    """Raw events with ``status`` normalised, ``reason`` and ``kind``: blank, kept or quarantined."""
+    """Raw events with ``status`` normalised, ``reason`` and ``kind``: blank, kept or quarantined.
+
+    ``raw_line`` stays only where it is needed, on the lines that are not kept (quarantine stores them); a kept line
+    keeps ``line_hash``, which breaks ties between its run's records. The batch is held in memory once: its text
+    is most of its size.
+    """
     classified = with_quarantine_reason(raw_events)
-    return classified.withColumn(
-        "kind",
+    kind = (
         F.when(F.trim(F.col("raw_line")) == "", F.lit("blank"))
         .when(F.col("reason").isNull(), F.lit("kept"))
-        .otherwise(F.lit("quarantined")),
+        .otherwise(F.lit("quarantined"))
+    )
+    return classified.withColumn("kind", kind).select(
+        *[c for c in classified.columns if c != "raw_line"],
+        "kind",
+        F.xxhash64("raw_line").alias("line_hash"),
+        F.when(F.col("kind") != "kept", F.col("raw_line")).alias("raw_line"),
     )
 
 
@@ -433,14 +497,22 @@ def in_batch_months(first_month: date, side: ColumnOf = F.col) -> Column:
     return side("start_month") >= F.add_months(F.lit(first_month), -1)
 
 
-def merge_runs(storage: Storage, runs: DataFrame, first_month: date) -> None:
+def merge_runs(storage: Storage, runs: DataFrame, first_month: date, target_empty: bool = False) -> None:
     """Each run's better state into ``silver/pipeline_runs`` (see :func:`_is_newer_state`); only the batch's
-    partitions are read."""
+    partitions are read.
+
+    ``target_empty`` (silver was empty when read: the first night, a rebuild): an insert-only MERGE, which Delta
+    writes without joining the batch with the table. It is still a MERGE: a run that commits runs first makes this
+    one fail as a concurrent run, and a run stored meanwhile in a better state is kept (not inserted twice).
+    """
     t, s = storage.merge_columns(PIPELINE_RUNS)
     prunable = (t("run_id") == s("run_id")) & in_batch_months(first_month, t)
+    merge = storage.merge(runs.select(*PIPELINE_RUNS.schema.fieldNames()), PIPELINE_RUNS, prunable)
+    if target_empty:
+        merge.whenNotMatched().insertAll().merge()
+        return
     (
-        storage.merge(runs.select(*PIPELINE_RUNS.schema.fieldNames()), PIPELINE_RUNS, prunable)
-        .withSchemaEvolution()  # a silver table from an older version gains the new columns (invoked_by_run_id)
+        merge.withSchemaEvolution()  # a silver table from an older version gains the new columns (invoked_by_run_id)
         .whenMatched(_is_newer_state(t, s))
         .update(
             {
@@ -492,7 +564,8 @@ def merge_quarantine(
 
 
 def merge_manifest(storage: Storage, files_read: DataFrame, classified: DataFrame, ingested_at: Column) -> None:
-    """The files read, with their size and modification time as read and the lines each held."""
+    """The files read, with their size and modification time as read and the lines each held (insert-only into an
+    empty manifest, as :func:`merge_runs` does)."""
     lines_per_file = classified.groupBy(F.col("source_file").alias("path")).agg(F.count("*").alias("lines_read"))
     manifest = files_read.join(lines_per_file, "path", "left").select(
         "path",
@@ -501,6 +574,7 @@ def merge_manifest(storage: Storage, files_read: DataFrame, classified: DataFram
         F.coalesce("lines_read", F.lit(0)).alias("lines_read"),
         ingested_at.alias("ingested_at"),
     )
+    first_read = storage.read(INGESTED_FILES).isEmpty()
     t, s = storage.merge_columns(INGESTED_FILES)
     by_path = storage.merge(manifest, INGESTED_FILES, t("path") == s("path"))
-    by_path.whenMatched().updateAll().whenNotMatched().insertAll().merge()
+    (by_path if first_read else by_path.whenMatched().updateAll()).whenNotMatched().insertAll().merge()

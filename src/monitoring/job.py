@@ -120,7 +120,7 @@ def evaluate_dates(
     checkpoint("pipeline_status_written")
     storage.replace_dates(flows, FLOW_DAILY_STATUS, evaluation.first, evaluation.last)
     checkpoint("flow_status_written")
-    refresh_kpis(storage, evaluation, progress)
+    refresh_kpis(storage, evaluation, statuses.pipelines, flows, progress)
     checkpoint("kpis_written")
     order = ["business_date", "flow"]
     return (
@@ -130,21 +130,26 @@ def evaluate_dates(
     )
 
 
-def refresh_kpis(storage: Storage, evaluation: Evaluation, progress: Progress) -> None:
-    """Rewrite the weekly and monthly KPI rows the evaluated dates touch, from the gold daily tables.
+def refresh_kpis(
+    storage: Storage, evaluation: Evaluation, pipelines: DataFrame, flows: DataFrame, progress: Progress
+) -> None:
+    """Rewrite the weekly and monthly KPI rows the evaluated dates touch, from the daily rows: those just evaluated
+    (``pipelines``, ``flows``: in memory, as written) and the stored ones of the periods' other dates.
 
     A night killed between its daily tables and its KPIs leaves its dates owed (``state/owed_dates``), so the next
     night evaluates them again and rewrites these periods.
     """
     window = KpiWindow.after_evaluating(evaluation.first, evaluation.last)
     progress(f"Updating weekly and monthly KPIs of periods starting {window.rewrite_first} to {window.rewrite_last}")
+    date = F.col("business_date")
+    around = date.between(window.read_first, window.read_last) & ~date.between(evaluation.first, evaluation.last)
 
-    def daily(table: TableSpec) -> DataFrame:
-        return storage.read(table).where(F.col("business_date").between(window.read_first, window.read_last))
+    def daily(table: TableSpec, evaluated: DataFrame) -> DataFrame:
+        return storage.read(table).where(around).unionByName(evaluated.select(*table.schema.fieldNames()))
 
     for kpis, table in (
-        (flow_kpis(daily(FLOW_DAILY_STATUS), evaluation.evaluated_at), FLOW_KPI),
-        (pipeline_kpis(daily(PIPELINE_DAILY_STATUS), evaluation.evaluated_at), PIPELINE_KPI),
+        (flow_kpis(daily(FLOW_DAILY_STATUS, flows), evaluation.evaluated_at), FLOW_KPI),
+        (pipeline_kpis(daily(PIPELINE_DAILY_STATUS, pipelines), evaluation.evaluated_at), PIPELINE_KPI),
     ):
         storage.replace_dates(
             in_window(kpis, window), table, window.rewrite_first, window.rewrite_last, column="period_start"

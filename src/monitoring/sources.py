@@ -169,14 +169,22 @@ def _with_file(df: DataFrame) -> DataFrame:
     return df.withColumn("source_file", file_path())
 
 
-def _malformed(text: str, parsed: str) -> Column:
-    """Whether the JSON ``text`` column, read by from_json into ``parsed``, is not exactly one JSON value.
+def one_json_object(text: Column, schema: T.StructType) -> Column:
+    """``text`` parsed into ``schema``, or null when it is not exactly one JSON object.
 
-    from_json reads the first value and ignores what follows: two records run together (a lost newline)
-    would keep the first and drop the second silently. Read as an array, the text must hold one element.
+    from_json reads the first value and ignores what follows: two records run together (a lost newline) would
+    keep the first and drop the second silently. So the text is parsed as the one element of an array: a second
+    value makes two elements, and trailing garbage or a value that is not an object, no array at all. One parse.
     """
-    one_value = F.json_array_length(F.concat(F.lit("["), F.col(text), F.lit("]"))) == 1
-    return F.col(f"{parsed}.{CORRUPT}").isNotNull() | ~F.coalesce(one_value, F.lit(False))
+    values = F.from_json(
+        F.concat(F.lit("["), text, F.lit("]")), T.ArrayType(schema), {"columnNameOfCorruptRecord": CORRUPT}
+    )
+    return F.when(F.size(values) == 1, F.try_element_at(values, F.lit(1)))
+
+
+def _malformed(parsed: str) -> Column:
+    """Whether the column ``parsed`` (from :func:`one_json_object`) holds no record."""
+    return F.col(parsed).isNull() | F.col(f"{parsed}.{CORRUPT}").isNotNull()
 
 
 def _json_lines(spark: SparkSession, files: Sequence[str], schema: T.StructType, count: RecordCount) -> DataFrame:
@@ -184,8 +192,8 @@ def _json_lines(spark: SparkSession, files: Sequence[str], schema: T.StructType,
     lines = count.observed(_with_file(spark.read.text(literal_paths(files))), F.lit(1)).withColumnRenamed(
         "value", "raw_line"
     )
-    parsed = lines.withColumn("j", F.from_json("raw_line", schema, {"columnNameOfCorruptRecord": CORRUPT}))
-    return parsed.withColumn("parse_error", F.when(_malformed("raw_line", "j"), F.lit("malformed JSON")))
+    parsed = lines.withColumn("j", one_json_object(F.col("raw_line"), schema))
+    return parsed.withColumn("parse_error", F.when(_malformed("j"), F.lit("malformed JSON")))
 
 
 def read_adf_diagnostic(
@@ -241,9 +249,9 @@ def read_adf_rest_api(
 ) -> DataFrame:
     """Saved ``queryPipelineRuns`` responses: one JSON document per file, one raw event per run."""
     parsed = _with_file(spark.read.text(literal_paths(files), wholetext=True)).withColumn(
-        "doc", F.from_json("value", REST_RESPONSE_SCHEMA, {"columnNameOfCorruptRecord": CORRUPT})
+        "doc", one_json_object(F.col("value"), REST_RESPONSE_SCHEMA)
     )
-    malformed = _malformed("value", "doc")
+    malformed = _malformed("doc")
     # Records: a response's runs, or the whole document when it is not a response.
     documents = count.observed(
         parsed, F.when(malformed | F.col("doc.value").isNull(), F.lit(1)).otherwise(F.size("doc.value"))

@@ -73,7 +73,7 @@ def classified(spark: SparkSession, fmt: str, paths: list[str]) -> DataFrame:
     kind = (  # as ingest classifies lines
         F.when(F.trim("raw_line") == "", F.lit(BLANK)).when(F.col("reason").isNull(), F.lit(KEPT)).otherwise("q")
     )
-    return events.withColumn("kind", kind)
+    return events.withColumn("kind", kind).withColumn("line_hash", F.xxhash64("raw_line"))
 
 
 @pytest.fixture(scope="module")
