@@ -26,10 +26,10 @@ from databricks.sdk.service.jobs import (
 )
 
 from fake_jobs_api import HOST_METADATA_PATH, FakeJobsApi, serve_jobs_api
-from monitoring.databricks_jobs import job_run_events, run_status
 from monitoring.ingest import latest_run_states, with_quarantine_reason
 from monitoring.rules import CANCELLED, FAILED, IN_PROGRESS, QUEUED, RUN_STATES, SUCCEEDED
-from monitoring.sources import RAW_EVENT_COLUMNS
+from monitoring.sources.databricks_jobs import job_run_events, run_status
+from monitoring.sources.raw_events import RAW_EVENT_COLUMNS
 
 TOKEN = "dapi-test-token"
 SINCE = datetime(2025, 4, 7, 22, 0, tzinfo=UTC)

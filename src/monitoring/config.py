@@ -29,10 +29,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from monitoring.sources.formats import FORMATS, SOURCE_FORMATS, source_format
+
 if TYPE_CHECKING:
     from monitoring.alerts.config import AlertsConfig
 
-SOURCE_FORMATS = ("adf_diagnostic", "log_analytics", "adf_rest_api", "csv", "databricks_jobs")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 UNASSIGNED_FLOW = "UNASSIGNED"
 
@@ -575,15 +576,22 @@ def _check_pipeline_graph(flows: tuple[Flow, ...]) -> None:
                 done.add(name)
 
 
+def _formats_where(option: str) -> str:
+    """ "format 'csv'" or "formats 'adf_diagnostic' and 'databricks_jobs'": those whose record has ``option``."""
+    names = [repr(f.name) for f in FORMATS if getattr(f, option)]
+    return f"format {names[0]}" if len(names) == 1 else f"formats {', '.join(names[:-1])} and {names[-1]}"
+
+
 def _source(raw: Any) -> SourceConfig:
     mapping = _mapping(raw, "source")
     _check_keys(mapping, _SOURCE_KEYS, "source")
     fmt = mapping.get("format")
     if fmt not in SOURCE_FORMATS:
         raise _fail("source.format", fmt, f"is not one of {' | '.join(SOURCE_FORMATS)}")
+    spec = source_format(fmt)
     csv_keys = [key for key in _CSV_KEYS if key in mapping]
-    if csv_keys and fmt != "csv":
-        raise ConfigError(f"source.{csv_keys[0]}: only applies to format 'csv', not {fmt!r}")
+    if csv_keys and not spec.csv_options:
+        raise ConfigError(f"source.{csv_keys[0]}: only applies to {_formats_where('csv_options')}, not {fmt!r}")
     csv = CsvOptions()
     if "delimiter" in mapping:
         delimiter = mapping["delimiter"]
@@ -603,13 +611,11 @@ def _source(raw: Any) -> SourceConfig:
         merged.update({k: _text(v, f"source.columns.{k}") for k, v in columns.items()})
         csv = replace(csv, columns=MappingProxyType(merged))
     lookback = mapping.get("lookback_hours", 72)
-    if "lookback_hours" in mapping and fmt not in ("databricks_jobs", "adf_diagnostic"):
-        raise ConfigError(
-            f"source.lookback_hours: only applies to formats 'databricks_jobs' and 'adf_diagnostic', not {fmt!r}"
-        )
+    if "lookback_hours" in mapping and not spec.lookback:
+        raise ConfigError(f"source.lookback_hours: only applies to {_formats_where('lookback')}, not {fmt!r}")
     if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1:
         raise _fail("source.lookback_hours", lookback, "is not a whole number >= 1")
-    path = mapping.get("path", "databricks-jobs") if fmt == "databricks_jobs" else mapping.get("path")
+    path = mapping.get("path", spec.default_path)
     factory = _text(mapping["factory"], "source.factory") if "factory" in mapping else None
     if factory and factory.lower().startswith("/subscriptions/") and not FACTORY_ID.fullmatch(factory):
         raise _fail(
@@ -620,8 +626,10 @@ def _source(raw: Any) -> SourceConfig:
     fetch = mapping.get("fetch", False)
     if not isinstance(fetch, bool):
         raise _fail("source.fetch", fetch, "is not true or false")
-    if fetch and (fmt != "adf_rest_api" or not (factory or "").lower().startswith("/subscriptions/")):
-        raise ConfigError("source.fetch: needs format adf_rest_api and a live source.factory (/subscriptions/...)")
+    if fetch and (not spec.fetch or not (factory or "").lower().startswith("/subscriptions/")):
+        raise ConfigError(
+            f"source.fetch: needs {_formats_where('fetch')} and a live source.factory (/subscriptions/...)"
+        )
     if fetch and "://" in str(path):  # the pages are written with file I/O: a URL would become a local folder
         raise _fail("source.path", path, "is a URL: with fetch, give a folder or a /Volumes/... path")
     return SourceConfig(

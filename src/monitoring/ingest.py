@@ -25,7 +25,9 @@ from monitoring.checkpoints import checkpoint
 from monitoring.config import Config
 from monitoring.coverage import owed_by_ingested_runs, record_owed
 from monitoring.rules import RUN_STATE_ALIASES, TERMINAL_STATES
-from monitoring.sources import FILE_GLOB, RecordCount, SourceError, glob_escape, read_raw_events
+from monitoring.sources import SourceError
+from monitoring.sources.formats import source_format
+from monitoring.sources.raw_events import RecordCount, glob_escape, read_raw_events
 from monitoring.storage import ColumnOf, Storage
 from monitoring.tables import INGESTED_FILES, PIPELINE_RUNS, QUARANTINE
 
@@ -131,7 +133,7 @@ def list_log_files(spark: SparkSession, config: Config, location: str | None = N
         listing = (
             spark.read.format("binaryFile")
             .option("recursiveFileLookup", "true")
-            .option("pathGlobFilter", FILE_GLOB[config.source.format])
+            .option("pathGlobFilter", source_format(config.source.format).glob)
             .load(location or config.source.path)
         )
         listing.schema  # noqa: B018 - Spark Connect resolves a read (and finds the path missing) only when asked
@@ -257,7 +259,9 @@ def new_file_batch(
     newest day read to today (and those of ``requested`` business dates) are listed: the nightly cost follows the
     new logs, not the years of history."""
     already_read = storage.read(INGESTED_FILES)
-    folders = None if full_scan or config.source.format != "adf_diagnostic" else factory_folders(already_read)
+    folders = (
+        None if full_scan or not source_format(config.source.format).day_folders else factory_folders(already_read)
+    )
     location = None
     if folders is not None:
         newest = newest_day_read(already_read, now.astimezone(UTC).date())
@@ -286,7 +290,7 @@ def job_runs_batch(spark: SparkSession, storage: Storage, config: Config, now: d
     a run that lasts longer than the lookback still gets its final state. The MERGE makes the overlap harmless."""
     from databricks.sdk import WorkspaceClient
 
-    from monitoring.databricks_jobs import job_run_events
+    from monitoring.sources.databricks_jobs import job_run_events
 
     since = now - timedelta(hours=config.source.lookback_hours)
     oldest_open = (
@@ -368,7 +372,7 @@ def ingest(
 
     ``requested``: business dates a run was asked for; their folders are listed too (a backfill of restored blobs).
     """
-    if config.source.format == "databricks_jobs":
+    if not source_format(config.source.format).lists_files:
         batch = job_runs_batch(spark, storage, config, now)
     else:
         batch = new_file_batch(spark, storage, config, now, full_scan, requested)

@@ -31,7 +31,7 @@ from pyspark.sql import functions as F
 
 from monitoring.config import SourceConfig
 from monitoring.ingest import latest_run_states, with_quarantine_reason
-from monitoring.sources import read_raw_events
+from monitoring.sources.raw_events import read_raw_events
 
 FILES: dict[str, list[FormatFile]] = {
     "log_analytics": log_analytics_files(),
