@@ -27,9 +27,9 @@ from databricks.sdk.service.jobs import (
 
 from fake_jobs_api import HOST_METADATA_PATH, FakeJobsApi, serve_jobs_api
 from monitoring.ingest import latest_run_states, with_quarantine_reason
-from monitoring.rules import CANCELLED, FAILED, IN_PROGRESS, QUEUED, RUN_STATES, SUCCEEDED
 from monitoring.sources.databricks_jobs import job_run_events, run_status
 from monitoring.sources.raw_events import RAW_EVENT_COLUMNS
+from monitoring.vocabulary import CANCELLED, FAILED, IN_PROGRESS, QUEUED, RUN_STATES, SUCCEEDED
 
 TOKEN = "dapi-test-token"
 SINCE = datetime(2025, 4, 7, 22, 0, tzinfo=UTC)
@@ -354,7 +354,7 @@ def test_a_terminated_run_without_a_known_result_is_never_a_silver_state():
 def test_job_runs_reach_the_gold_tables(spark, jobs_api, tmp_path, monkeypatch):
     """The whole night with `source.format: databricks_jobs`: SDK auth from the environment, as on Databricks."""
     from monitoring.config import parse_config
-    from monitoring.job import DateRange, run_job
+    from monitoring.nightly import DateRange, run_job
 
     monkeypatch.setenv("DATABRICKS_HOST", jobs_api.url)
     monkeypatch.setenv("DATABRICKS_TOKEN", TOKEN)

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitoring.epoch import EPOCH
-from monitoring.rules import PENDING, STATUS_COLORS
+from monitoring.vocabulary import PENDING, STATUS_COLORS
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame

@@ -24,12 +24,12 @@ from pyspark.sql import types as T
 from monitoring.checkpoints import checkpoint
 from monitoring.config import Config
 from monitoring.coverage import owed_by_ingested_runs, record_owed
-from monitoring.rules import RUN_STATE_ALIASES, TERMINAL_STATES
 from monitoring.sources import SourceError
 from monitoring.sources.formats import source_format
 from monitoring.sources.raw_events import RecordCount, glob_escape, read_raw_events
 from monitoring.storage import ColumnOf, Storage
 from monitoring.tables import INGESTED_FILES, PIPELINE_RUNS, QUARANTINE
+from monitoring.vocabulary import RUN_STATE_ALIASES, TERMINAL_STATES
 
 
 @dataclass(frozen=True)

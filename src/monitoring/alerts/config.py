@@ -24,7 +24,7 @@ from monitoring.config import (
     _mapping,
     _text,
 )
-from monitoring.rules import KO, REASON_CODES, WARNING
+from monitoring.vocabulary import KO, REASON_CODES, WARNING
 
 # --- the objects ------------------------------------------------------------------------------------
 

@@ -43,8 +43,8 @@ from databricks.sdk.service.jobs import (
 from pyspark.sql import DataFrame, SparkSession
 
 from monitoring.epoch import EPOCH
-from monitoring.rules import CANCELLED, FAILED, IN_PROGRESS, QUEUED, SUCCEEDED
 from monitoring.sources.raw_events import RAW_EVENT_SCHEMA
+from monitoring.vocabulary import CANCELLED, FAILED, IN_PROGRESS, QUEUED, SUCCEEDED
 
 PAGE_SIZE = 20  # the service's default; its documented maximum (25) is not worth the risk of a 400
 

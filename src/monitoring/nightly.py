@@ -33,6 +33,7 @@ from monitoring.evaluate import Evaluation, daily_statuses, with_business_date
 from monitoring.ingest import IngestReport, ingest
 from monitoring.kpi import KpiWindow, flow_kpis, in_window, pipeline_kpis
 from monitoring.sources.formats import source_format
+from monitoring.steps import STEPS
 from monitoring.storage import ConcurrentRunError, Storage, commit_conflict
 from monitoring.tables import (
     FLOW_DAILY_STATUS,
@@ -54,9 +55,6 @@ class DateRange:
     @staticmethod
     def ending(last: date, lookback_days: int) -> DateRange:
         return DateRange(last - timedelta(days=lookback_days), last)
-
-
-STEPS = ("ingest", "evaluate")
 
 
 @dataclass(frozen=True)
