@@ -66,6 +66,7 @@ class RecordCount:
 
 
 def string_fields(*names: str) -> list[T.StructField]:
+    """String fields of a reader's explicit schema (an object read into one keeps its JSON text)."""
     return [T.StructField(name, T.StringType()) for name in names]
 
 
@@ -119,6 +120,7 @@ def literal_paths(files: Sequence[str]) -> list[str]:
 
 
 def with_source_file(df: DataFrame) -> DataFrame:
+    """``df`` with ``source_file``, the path of the file each row was read from (:func:`file_path`)."""
     return df.withColumn("source_file", file_path())
 
 
