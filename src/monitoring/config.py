@@ -37,7 +37,8 @@ from monitoring.config_parsing import (
     read_yaml,
     time_of_day,
 )
-from monitoring.sources.formats import FORMATS, SOURCE_FORMATS, source_format
+from monitoring.sources import formats
+from monitoring.sources.formats import SOURCE_FORMATS
 
 if TYPE_CHECKING:
     from monitoring.alerts.config import AlertsConfig
@@ -534,7 +535,7 @@ def _check_pipeline_graph(flows: tuple[Flow, ...]) -> None:
 
 def _formats_where(option: str) -> str:
     """ "format 'csv'" or "formats 'adf_diagnostic' and 'databricks_jobs'": those whose record has ``option``."""
-    names = [repr(f.name) for f in FORMATS if getattr(f, option)]
+    names = [repr(f.name) for f in formats.FORMATS if getattr(f, option)]
     return f"format {names[0]}" if len(names) == 1 else f"formats {', '.join(names[:-1])} and {names[-1]}"
 
 
@@ -544,7 +545,7 @@ def _source(raw: Any) -> SourceConfig:
     fmt = mapping.get("format")
     if fmt not in SOURCE_FORMATS:
         raise fail("source.format", fmt, f"is not one of {' | '.join(SOURCE_FORMATS)}")
-    spec = source_format(fmt)
+    spec = formats.source_format(fmt)
     csv_keys = [key for key in _CSV_KEYS if key in mapping]
     if csv_keys and not spec.csv_options:
         raise ConfigError(f"source.{csv_keys[0]}: only applies to {_formats_where('csv_options')}, not {fmt!r}")
