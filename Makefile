@@ -38,7 +38,7 @@ test-heavy: venv
 # local Connect server with Delta in the test process, and every test talks to it over gRPC (job, incremental
 # nights, the report's data, notify's dry run, the notebooks). Budget: about 10 minutes on 2 cores. Tests that cannot run over
 # Connect are marked `classic_only` (with the reason) and skipped here; they run in `make test`.
-CONNECT_TESTS := tests/test_connect.py tests/test_job.py tests/test_incremental.py tests/test_notebooks.py \
+CONNECT_TESTS := tests/test_connect.py tests/test_nightly.py tests/test_incremental.py tests/test_notebooks.py \
 	tests/test_notify.py::test_dry_run_prints_the_digest_and_every_alert_and_writes_nothing \
 	tests/test_notify.py::test_dry_run_without_an_alerts_section_uses_the_default_rules \
 	tests/test_report_browser.py::test_load_report_data_keeps_the_window \

@@ -47,7 +47,7 @@ import yaml
 
 from monitoring.config import Config, load_config
 from monitoring.demo import LOG_FOLDER, NOT_ENDED
-from monitoring.rules import CANCELLED, FAILED, IN_PROGRESS, QUEUED, SUCCEEDED
+from monitoring.vocabulary import CANCELLED, FAILED, IN_PROGRESS, QUEUED, SUCCEEDED
 
 __all__ = [
     "DayCounts",

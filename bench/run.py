@@ -41,8 +41,8 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench.generate` when run as a script
 
 from bench.generate import append_day, generate_logs, write_config
-from monitoring.job import DateRange, JobResult, local_today, run_job
-from monitoring.sources import DIAGNOSTIC_SCHEMA
+from monitoring.nightly import DateRange, JobResult, local_today, run_job
+from monitoring.sources.json_lines import DIAGNOSTIC_SCHEMA
 from monitoring.spark import get_spark
 
 RESULTS = Path(__file__).with_name("RESULTS.md")

@@ -34,7 +34,7 @@ wheel = dbutils.widgets.get("wheel")
 
 # COMMAND ----------
 
-from monitoring.tasks import run_notebook_task
+from monitoring.databricks_tasks import run_notebook_task
 
 summary = run_notebook_task("evaluate", dbutils.widgets.getAll())  # the wheel widget is ignored
 

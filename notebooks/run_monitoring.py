@@ -18,7 +18,7 @@ dbutils.widgets.text("to_date", "", "To (YYYY-MM-DD)")
 
 # COMMAND ----------
 
-from monitoring.tasks import main as run_task
+from monitoring.databricks_tasks import main as run_task
 
 arguments = [f"--{key}={dbutils.widgets.get(key)}" for key in ("config", "catalog", "schema")]
 arguments += [f"--from={dbutils.widgets.get('from_date')}", f"--to={dbutils.widgets.get('to_date')}"]

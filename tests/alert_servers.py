@@ -11,7 +11,6 @@ import ipaddress
 import json
 import socket
 import ssl
-import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,10 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -30,6 +28,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from loopback_http import LoopbackHandler, serving
 
 SMTP_USER = "svc-monitoring@example.com"
 
@@ -164,27 +164,15 @@ class Webhook:
 
 
 def _webhook_handler(hook: Webhook) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(LoopbackHandler):
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            raw = self.rfile.read(length)
+            raw = self.body_bytes()
             status, headers, body = hook.answers.popleft() if hook.answers else (200, {}, "1")
             if status < 300:  # like Teams, only an accepted post counts
-                url = urlsplit(self.path)
-                query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-                hook.posts.append(Post(url.path, query, dict(self.headers.items()), json.loads(raw)))
+                path, query = self.path_and_query()
+                hook.posts.append(Post(path, query, dict(self.headers.items()), json.loads(raw)))
             payload = body.replace("{request_url}", f"{hook.url.split('/', 3)[0]}//{self.headers['Host']}{self.path}")
-            data = payload.encode()
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *_: object) -> None:  # keep pytest output clean
-            pass
+            self.reply(status, payload, headers, content_type="text/plain")
 
     return Handler
 
@@ -193,17 +181,9 @@ def _webhook_handler(hook: Webhook) -> type[BaseHTTPRequestHandler]:
 def webhook_server(path: str) -> Iterator[Webhook]:
     """A webhook at ``http://127.0.0.1:<port><path>`` in a background thread for the ``with`` block."""
     hook = Webhook()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _webhook_handler(hook))
-    server.daemon_threads = True
-    hook.url = f"http://127.0.0.1:{server.server_address[1]}{path}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-teams-webhook", daemon=True)
-    thread.start()
-    try:
+    with serving(_webhook_handler(hook), "fake-teams-webhook") as url:
+        hook.url = url + path
         yield hook
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 # --- Databricks secrets API -------------------------------------------------------------------------------
@@ -213,41 +193,21 @@ def webhook_server(path: str) -> Iterator[Webhook]:
 def secrets_api(secrets: dict[tuple[str, str], str], token: str) -> Iterator[str]:
     """``GET /api/2.0/secrets/get`` as a workspace answers it (base64 values); yields the host URL."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(LoopbackHandler):
         def do_GET(self) -> None:
-            url = urlsplit(self.path)
-            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            if url.path == "/.well-known/databricks-config":  # the SDK probes the host without credentials
-                self._reply(200, {"workspace_id": "1234567890123456"})
-            elif url.path != "/api/2.0/secrets/get":
-                self._reply(404, {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API for {url.path}"})
+            path, query = self.path_and_query()
+            if path == "/.well-known/databricks-config":  # the SDK probes the host without credentials
+                self.reply(200, {"workspace_id": "1234567890123456"})
+            elif path != "/api/2.0/secrets/get":
+                self.reply(404, {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API for {path}"})
             elif self.headers.get("Authorization") != f"Bearer {token}":
-                self._reply(401, {"error_code": "UNAUTHENTICATED", "message": "Invalid access token."})
+                self.reply(401, {"error_code": "UNAUTHENTICATED", "message": "Invalid access token."})
             elif (query.get("scope"), query.get("key")) not in secrets:
                 message = f"Secret does not exist with scope: {query.get('scope')} and key: {query.get('key')}"
-                self._reply(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": message})
+                self.reply(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": message})
             else:
                 value = secrets[(query["scope"], query["key"])]
-                self._reply(200, {"key": query["key"], "value": base64.b64encode(value.encode()).decode()})
+                self.reply(200, {"key": query["key"], "value": base64.b64encode(value.encode()).decode()})
 
-        def _reply(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-secrets-api", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(Handler, "fake-secrets-api") as url:
+        yield url

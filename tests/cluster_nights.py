@@ -18,7 +18,7 @@ from pyspark.sql import SparkSession
 from monitoring.cli import example_config_path
 from monitoring.config import load_config
 from monitoring.demo import generate_demo_logs
-from monitoring.job import DateRange, local_today, run_job
+from monitoring.nightly import DateRange, local_today, run_job
 from test_incremental import DAYS, NOW, blob_day, copy_blobs
 
 

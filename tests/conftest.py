@@ -14,7 +14,7 @@ from pyspark.sql import SparkSession
 from monitoring.cli import example_config_path
 from monitoring.config import Config, load_config
 from monitoring.demo import DemoLogs, generate_demo_logs
-from monitoring.job import DateRange, JobResult, local_today, run_job
+from monitoring.nightly import DateRange, JobResult, local_today, run_job
 from monitoring.spark import get_spark
 
 # Collected timestamps come back as naive local times: make "local" UTC, as in CI, on any laptop.

@@ -8,21 +8,19 @@ paging by ``continuationToken`` over runs filtered on ``lastUpdated``. Faults ar
 from __future__ import annotations
 
 import json
-import ssl
-import threading
 import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from azure.core.credentials import AccessToken
 
+from loopback_http import LoopbackHandler, serving
 from monitoring.factory.live import RetrySettings, management_client
 
 TOKEN = "fake-arm-token"
@@ -85,7 +83,7 @@ def _runs_page(factory: FakeFactory, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _handler(factory: FakeFactory) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(LoopbackHandler):
         def do_GET(self) -> None:
             self._serve("GET")
 
@@ -93,46 +91,32 @@ def _handler(factory: FakeFactory) -> type[BaseHTTPRequestHandler]:
             self._serve("POST")
 
         def _serve(self, method: str) -> None:
-            url = urlsplit(self.path)
-            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length)) if length else None
-            factory.requests.append(Request(method, url.path, query, body, time.monotonic()))
+            path, query = self.path_and_query()
+            raw = self.body_bytes()
+            body = json.loads(raw) if raw else None
+            factory.requests.append(Request(method, path, query, body, time.monotonic()))
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                return self._reply(401, {"error": {"code": "AuthenticationFailed", "message": "no token"}})
-            if not url.path.startswith(factory.prefix) or "api-version" not in query:
-                return self._reply(404, {"error": {"code": "NotFound", "message": url.path}})
-            route = url.path[len(factory.prefix) :].strip("/")
+                return self.reply(401, {"error": {"code": "AuthenticationFailed", "message": "no token"}})
+            if not path.startswith(factory.prefix) or "api-version" not in query:
+                return self.reply(404, {"error": {"code": "NotFound", "message": path}})
+            route = path[len(factory.prefix) :].strip("/")
             queued = factory.faults.get(route)
             if queued:
                 status, headers = queued.popleft()
-                return self._reply(status, {"error": {"code": "Injected", "message": f"injected {status}"}}, headers)
+                return self.reply(status, {"error": {"code": "Injected", "message": f"injected {status}"}}, headers)
             if method == "GET" and route == "pipelines":
                 half = len(factory.pipelines) // 2
                 if query.get("$skipToken") == "2":
-                    return self._reply(200, {"value": factory.pipelines[half:]})
+                    return self.reply(200, {"value": factory.pipelines[half:]})
                 link = f"{factory.url}{factory.prefix}/pipelines?api-version={query['api-version']}&$skipToken=2"
-                return self._reply(200, {"value": factory.pipelines[:half], "nextLink": link})
+                return self.reply(200, {"value": factory.pipelines[:half], "nextLink": link})
             if method == "GET" and route == "triggers":
-                return self._reply(200, {"value": factory.triggers})
+                return self.reply(200, {"value": factory.triggers})
             if method == "POST" and route == "queryPipelineRuns":
                 if factory.broken_from and _parse((body or {})["lastUpdatedAfter"]) >= factory.broken_from:
-                    return self._reply(500, {"error": {"code": "InternalServerError", "message": "down"}})
-                return self._reply(200, _runs_page(factory, body or {}))
-            return self._reply(404, {"error": {"code": "NotFound", "message": route}})
-
-        def _reply(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *_: object) -> None:  # keep pytest output clean
-            pass
+                    return self.reply(500, {"error": {"code": "InternalServerError", "message": "down"}})
+                return self.reply(200, _runs_page(factory, body or {}))
+            return self.reply(404, {"error": {"code": "NotFound", "message": route}})
 
     return Handler
 
@@ -140,20 +124,9 @@ def _handler(factory: FakeFactory) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serve_factory(factory: FakeFactory, cert_file: Path, key_file: Path) -> Iterator[FakeFactory]:
     """The fake on ``https://127.0.0.1:<port>`` for the ``with`` block (trust ``cert_file`` to call it)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(factory))
-    server.daemon_threads = True
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.load_cert_chain(cert_file, key_file)
-    server.socket = tls.wrap_socket(server.socket, server_side=True)
-    factory.url = f"https://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-arm", daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(factory), "fake-arm", tls=(cert_file, key_file)) as url:
+        factory.url = url
         yield factory
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def client_for(fake: FakeFactory, cert_file: Path, retry: RetrySettings = FAST_RETRIES):

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from loopback_http import LoopbackHandler, serving
 
 RUNS_LIST_PATH = "/api/2.2/jobs/runs/list"
 HOST_METADATA_PATH = "/.well-known/databricks-config"
@@ -99,15 +99,14 @@ def list_runs_page(api: FakeJobsApi, query: dict[str, str]) -> dict[str, Any]:
 
 
 def _handler(api: FakeJobsApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(LoopbackHandler):
         def do_GET(self) -> None:
-            url = urlsplit(self.path)
-            query = {name: values[-1] for name, values in parse_qs(url.query, keep_blank_values=True).items()}
-            api.requests.append(Request(url.path, query, dict(self.headers.items())))
+            path, query = self.path_and_query(keep_blank_values=True)
+            api.requests.append(Request(path, query, dict(self.headers.items())))
             try:
-                self._reply(200, self._route(url.path, query))
+                self.reply(200, self._route(path, query))
             except ApiError as error:
-                self._reply(error.status, {"error_code": error.error_code, "message": error.message})
+                self.reply(error.status, {"error_code": error.error_code, "message": error.message})
 
         def _route(self, path: str, query: dict[str, str]) -> dict[str, Any]:
             if path == HOST_METADATA_PATH:  # probed without credentials when the client is built
@@ -118,17 +117,6 @@ def _handler(api: FakeJobsApi) -> type[BaseHTTPRequestHandler]:
                 raise ApiError(401, "UNAUTHENTICATED", "Invalid access token.")
             return list_runs_page(api, query)
 
-        def _reply(self, status: int, body: dict[str, Any]) -> None:
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *_: object) -> None:  # keep pytest output clean
-            pass
-
     return Handler
 
 
@@ -136,14 +124,6 @@ def _handler(api: FakeJobsApi) -> type[BaseHTTPRequestHandler]:
 def serve_jobs_api(runs: list[dict[str, Any]], token: str) -> Iterator[FakeJobsApi]:
     """Serves ``runs`` on 127.0.0.1 (a free port) in a background thread for the ``with`` block."""
     api = FakeJobsApi(runs=runs, token=token)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(api))
-    server.daemon_threads = True
-    api.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="fake-jobs-api", daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(api), "fake-jobs-api") as url:
+        api.url = url
         yield api
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -22,6 +22,7 @@ from monitoring.alerts.config import (
     StreakTrigger,
     default_alerts,
 )
+from monitoring.alerts.messages import email_html, email_subject, plain_text, teams_card
 from monitoring.alerts.plan import (
     DIGEST,
     ON_CHANGE,
@@ -35,10 +36,9 @@ from monitoring.alerts.plan import (
     describe_alerts,
     plan_alerts,
 )
-from monitoring.alerts.render import email_html, email_subject, plain_text, teams_card
 from monitoring.config import ConfigError, load_config, parse_config
 from monitoring.gold import FlowDay, PipelineDay
-from monitoring.rules import STATUS_COLORS
+from monitoring.vocabulary import STATUS_COLORS
 from support import REPO
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -28,8 +28,8 @@ from bench.generate import (
 from pyspark.sql import SparkSession
 
 from monitoring.ingest import latest_run_states, with_quarantine_reason
-from monitoring.rules import FAILED, IN_PROGRESS, QUEUED, TERMINAL_STATES
-from monitoring.sources import read_raw_events
+from monitoring.sources.raw_events import read_raw_events
+from monitoring.vocabulary import FAILED, IN_PROGRESS, QUEUED, TERMINAL_STATES
 
 PIPELINES, RUNS_PER_DAY, SEED = 23, 3, 11
 # Crosses the spring DST change in Paris (2025-03-30), when the local day is 23 hours long.

@@ -17,8 +17,8 @@ from databricks.bundles.jobs import Job
 
 from monitoring.cli import build_parser
 from monitoring.config import load_config
-from monitoring.tasks import cli_arguments
-from monitoring.tasks import main as task_main
+from monitoring.databricks_tasks import cli_arguments
+from monitoring.databricks_tasks import main as task_main
 from support import FIXTURES, REPO
 
 BUNDLE = yaml.safe_load((REPO / "databricks.yml").read_text(encoding="utf-8"))
@@ -125,7 +125,7 @@ def test_wheel_tasks_name_real_entry_points_and_valid_arguments():
     for task in JOBS[WHEEL_VARIANT]["tasks"]:
         wheel = task["python_wheel_task"]
         assert wheel["package_name"] == package
-        assert scripts[wheel["entry_point"]] == "monitoring.tasks:entry_point"
+        assert scripts[wheel["entry_point"]] == "monitoring.databricks_tasks:entry_point"
         # Substitute variables and job parameters the way Databricks does, then parse as the task will.
         arguments = [
             VARIABLE.sub(lambda m: "true" if m[1] == "alerts_dry_run" else "x", p) for p in wheel["parameters"]
@@ -167,7 +167,7 @@ def test_the_wheel_builds_with_the_example_config_and_entry_points(tmp_path):
         "monitoring/alerts/templates/email/message.html.j2",
         "monitoring/alerts/templates/email/message.txt.j2",
     } <= set(names)
-    assert "monitoring_task = monitoring.tasks:entry_point" in entry_points
+    assert "monitoring_task = monitoring.databricks_tasks:entry_point" in entry_points
 
 
 def test_task_arguments_are_checked():

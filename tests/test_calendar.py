@@ -16,7 +16,7 @@ from monitoring.cli import main
 from monitoring.config import ConfigError, clock_moment, day_span
 from monitoring.evaluate import clock_moment_utc, local_wall_clock_to_utc, span_date
 from monitoring.ingest import latest_run_states, with_quarantine_reason
-from monitoring.sources import read_raw_events
+from monitoring.sources.raw_events import read_raw_events
 from monitoring.tables import PIPELINE_RUNS
 from support import PARIS, by_pipeline, config, evaluate, gold_history, local, runs
 

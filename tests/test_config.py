@@ -1008,7 +1008,8 @@ def test_databricks_jobs_source_needs_no_path():
         48,
         "databricks-jobs",
     )
-    with pytest.raises(ConfigError, match=r"source.lookback_hours: only applies to formats 'databricks_jobs' and"):
+    only_some = r"source.lookback_hours: only applies to formats 'adf_diagnostic' and 'databricks_jobs', not 'csv'"
+    with pytest.raises(ConfigError, match=only_some):
         parse_config(doc(source={"format": "csv", "path": "x", "lookback_hours": 48}))
     diagnostic = parse_config(doc(source={"format": "adf_diagnostic", "path": "x", "lookback_hours": 24}))
     assert diagnostic.source.lookback_hours == 24

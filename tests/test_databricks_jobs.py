@@ -24,13 +24,12 @@ from databricks.sdk.service.jobs import (
     TerminationDetails,
     TerminationTypeType,
 )
-from pyspark.sql import functions as F
 
 from fake_jobs_api import HOST_METADATA_PATH, FakeJobsApi, serve_jobs_api
-from monitoring.databricks_jobs import job_run_events, run_status
 from monitoring.ingest import latest_run_states, with_quarantine_reason
-from monitoring.rules import CANCELLED, FAILED, IN_PROGRESS, QUEUED, RUN_STATES, SUCCEEDED
-from monitoring.sources import RAW_EVENT_COLUMNS
+from monitoring.sources.databricks_jobs import job_run_events, run_status
+from monitoring.sources.raw_events import RAW_EVENT_COLUMNS
+from monitoring.vocabulary import CANCELLED, FAILED, IN_PROGRESS, QUEUED, RUN_STATES, SUCCEEDED
 
 TOKEN = "dapi-test-token"
 SINCE = datetime(2025, 4, 7, 22, 0, tzinfo=UTC)
@@ -167,8 +166,7 @@ def read(spark, jobs_api):
     client = WorkspaceClient(host=jobs_api.url, token=TOKEN)
     classified = with_quarantine_reason(job_run_events(spark, client, SINCE, UNTIL, page_size=PAGE_SIZE)).cache()
     rows = {r.run_id: r for r in classified.collect()}
-    kept = classified.where("reason IS NULL").withColumn("line_hash", F.xxhash64("raw_line"))  # as ingest does
-    runs = {r.run_id: r for r in latest_run_states(kept).collect()}
+    runs = {r.run_id: r for r in latest_run_states(classified.where("reason IS NULL")).collect()}
     classified.unpersist()
     return rows, runs
 
@@ -356,7 +354,7 @@ def test_a_terminated_run_without_a_known_result_is_never_a_silver_state():
 def test_job_runs_reach_the_gold_tables(spark, jobs_api, tmp_path, monkeypatch):
     """The whole night with `source.format: databricks_jobs`: SDK auth from the environment, as on Databricks."""
     from monitoring.config import parse_config
-    from monitoring.job import DateRange, run_job
+    from monitoring.nightly import DateRange, run_job
 
     monkeypatch.setenv("DATABRICKS_HOST", jobs_api.url)
     monkeypatch.setenv("DATABRICKS_TOKEN", TOKEN)

@@ -20,7 +20,7 @@ import pytest
 
 from monitoring.config import Config, clock_moment, day_span, load_config
 from monitoring.demo import DemoLogs, generate_demo_logs
-from monitoring.rules import REASON_CODES, SUCCEEDED, TERMINAL_STATES
+from monitoring.vocabulary import REASON_CODES, SUCCEEDED, TERMINAL_STATES
 
 CONFIG_PATH = Path(__file__).resolve().parents[1] / "config" / "monitoring.example.yml"
 PARIS = ZoneInfo("Europe/Paris")

@@ -450,8 +450,8 @@ def test_import_config_of_a_derivation_without_existing_file(derivation):
 def test_the_digest_and_the_report_show_the_not_monitored_block():
     from datetime import UTC, date, datetime
 
+    from monitoring.alerts.messages import email_html, plain_text, teams_card
     from monitoring.alerts.plan import DIGEST, Message, build_digest
-    from monitoring.alerts.render import email_html, plain_text, teams_card
     from monitoring.factory.drift import DriftFinding
     from monitoring.report import ReportData, render_report
 

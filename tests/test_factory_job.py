@@ -16,7 +16,7 @@ from monitoring.config import StorageConfig, load_config
 from monitoring.demo import generate_demo_logs
 from monitoring.factory import import_factory
 from monitoring.factory.drift import DriftFinding, drift_of_date, write_config_drift
-from monitoring.job import DateRange, local_today, run_job
+from monitoring.nightly import DateRange, local_today, run_job
 from monitoring.storage import Storage
 from monitoring.tables import CONFIG_DRIFT, FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_DAILY_STATUS, PIPELINE_KPI
 

@@ -14,7 +14,7 @@ from chispa import assert_df_equality
 from monitoring.cli import example_config_path
 from monitoring.config import load_config
 from monitoring.demo import generate_demo_logs
-from monitoring.job import DateRange, local_today, run_job
+from monitoring.nightly import DateRange, local_today, run_job
 from monitoring.tables import FLOW_DAILY_STATUS, INGESTED_FILES, PIPELINE_DAILY_STATUS, PIPELINE_RUNS
 
 pytestmark = pytest.mark.heavy  # three full runs: `make test-heavy`

@@ -8,8 +8,8 @@ import pytest
 from pyspark.sql import SparkSession
 
 from monitoring.kpi import KpiWindow, flow_kpis, pipeline_kpis
-from monitoring.rules import STATUS_COLORS
 from monitoring.tables import FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_DAILY_STATUS, PIPELINE_KPI
+from monitoring.vocabulary import STATUS_COLORS
 
 EVALUATED = datetime(2025, 4, 1, tzinfo=UTC)
 FIELDS = FLOW_DAILY_STATUS.schema.fieldNames()

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from pyspark.sql import DataFrame
 
-from monitoring.rules import KO, WARNING
+from monitoring.vocabulary import KO, WARNING
 from support import FIXTURES, REPO
 
 NOTEBOOKS = REPO / "notebooks"

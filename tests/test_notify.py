@@ -21,9 +21,9 @@ from alert_servers import SMTP_USER, free_port, parts, self_signed_certificate, 
 from monitoring.alerts.notify import notify
 from monitoring.cli import main
 from monitoring.config import StorageConfig, load_config
-from monitoring.rules import STATUS_COLORS
 from monitoring.storage import Storage
 from monitoring.tables import ALERTS_SENT, FLOW_DAILY_STATUS, PIPELINE_DAILY_STATUS, TableSpec
+from monitoring.vocabulary import STATUS_COLORS
 
 SUN, MON, TUE = date(2025, 4, 6), date(2025, 4, 7), date(2025, 4, 8)
 PASSWORD = "smtp-Pa55-word-7c41e2"

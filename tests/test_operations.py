@@ -14,11 +14,11 @@ from rich.console import Console
 
 from adf_logs import Run, write_runs
 from monitoring import ingest as ingest_module
-from monitoring import job as job_module
+from monitoring import nightly as nightly_module
 from monitoring.config import Config, parse_config
 from monitoring.coverage import NOT_EVALUATED_YET, coverage_status
 from monitoring.ingest import ReconciliationError, ingest, newest_folder_read
-from monitoring.job import DateRange, local_today, run_job
+from monitoring.nightly import DateRange, local_today, run_job
 from monitoring.storage import Storage
 from monitoring.summary import print_coverage
 from monitoring.tables import FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_DAILY_STATUS, PIPELINE_KPI, PIPELINE_RUNS, TableSpec
@@ -175,7 +175,7 @@ def test_a_night_killed_between_its_two_gold_commits_heals_the_next_night(spark,
             raise KeyboardInterrupt("killed between the pipeline and flow commits")
 
     with monkeypatch.context() as patch:
-        patch.setattr(job_module, "checkpoint", killed_at)
+        patch.setattr(nightly_module, "checkpoint", killed_at)
         with pytest.raises(KeyboardInterrupt):
             nightly(spark, config, at(D + timedelta(days=6), "06:00"))
     assert status_of(spark, config, D, "extract") == ("KO", "FAILED")  # committed before the kill
@@ -234,7 +234,7 @@ def test_a_run_lost_by_the_deduplication_fails_the_night(spark, small_logs, monk
     config, now = small_logs
     latest = ingest_module.latest_run_states
     monkeypatch.setattr(
-        ingest_module, "latest_run_states", lambda events: latest(events).where("pipeline_name != 'load'")
+        ingest_module, "latest_run_states", lambda *a, **k: latest(*a, **k).where("pipeline_name != 'load'")
     )
     with pytest.raises(ReconciliationError, match=r"2 run id\(s\) in the kept records, but 1 row\(s\)"):
         ingest(spark, Storage(spark, config.storage), config, now)

@@ -16,7 +16,7 @@ import pytest
 from monitoring.report import FlowDay, KpiRow, PipelineDay, ReportData, render_report, write_report
 from monitoring.report.page import APP_JS, csp_hash, default_kpi_period
 from monitoring.report.text import age_text, clock, hms, script_json
-from monitoring.rules import KO, OK, STATUS_COLORS, WARNING
+from monitoring.vocabulary import KO, OK, STATUS_COLORS, WARNING
 
 DAY = date(2026, 3, 18)
 EVALUATED = datetime(2026, 3, 18, 5, 0, tzinfo=UTC)

@@ -17,9 +17,9 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from monitoring import report
 from monitoring.cli import main
-from monitoring.job import local_today
+from monitoring.nightly import local_today
 from monitoring.report import ReportData, load_report_data, render_report, write_report
-from monitoring.rules import KO, OK, STATUS_COLORS, WARNING
+from monitoring.vocabulary import KO, OK, STATUS_COLORS, WARNING
 from test_report import HOSTILE_ERROR, HOSTILE_PIPELINE, NOW, sample_data
 
 CHROMIUM = Path(os.environ.get("PIPELINE_MONITOR_CHROMIUM", "/usr/bin/chromium"))

@@ -12,7 +12,8 @@ from pyspark.sql import functions as F
 
 from monitoring.config import CsvOptions, SourceConfig, datetime_pattern_problem
 from monitoring.ingest import latest_run_states, with_quarantine_reason
-from monitoring.sources import csv_column_names, read_raw_events
+from monitoring.sources.csv_export import csv_column_names
+from monitoring.sources.raw_events import read_raw_events
 from support import FIXTURES
 
 PARIS = "Europe/Paris"

@@ -26,12 +26,12 @@ from monitoring.factory.definitions import FactoryError
 if TYPE_CHECKING:  # the job pulls in pyspark: keep `validate-config` and argument errors instant
     from pyspark.sql import SparkSession
 
-    from monitoring.job import DateRange
+    from monitoring.nightly import DateRange
 from monitoring.sources import SourceError
+from monitoring.steps import STEPS
 from monitoring.storage import ConcurrentRunError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
-STEPS = ("ingest", "evaluate")  # the job's steps, as monitoring.job.STEPS (not imported: it pulls in pyspark)
 
 
 class UsageError(ValueError):
@@ -63,7 +63,7 @@ def parse_as_of(text: str | None, timezone: str) -> datetime | None:
 
 
 def resolve_dates(args: argparse.Namespace, config: Config, as_of: datetime | None) -> DateRange:
-    from monitoring.job import DateRange, local_today
+    from monitoring.nightly import DateRange, local_today
 
     if args.date and (args.date_from or args.date_to):
         raise UsageError("--date cannot be combined with --from/--to")
@@ -199,7 +199,7 @@ def start_spark(args: argparse.Namespace, lakehouse: str | None) -> SparkSession
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
-    from monitoring.job import run_job
+    from monitoring.nightly import run_job
     from monitoring.summary import print_summary
 
     config = load_config(args.config).with_overrides(
@@ -250,7 +250,7 @@ def _fresh_demo_folder(folder: Path) -> None:
 
 def _demo(args: argparse.Namespace, console: Console) -> int:
     from monitoring.demo import generate_demo_logs
-    from monitoring.job import DateRange, local_today, run_job
+    from monitoring.nightly import DateRange, local_today, run_job
     from monitoring.report import DEFAULT_DAYS, generate_report
     from monitoring.storage import Storage
     from monitoring.summary import print_summary
@@ -328,7 +328,7 @@ def _notify(args: argparse.Namespace, console: Console) -> int:
         console.print(NO_ALERTS, markup=False)
         return EXIT_OK
     from monitoring.alerts.notify import notify, report_lines
-    from monitoring.job import local_today
+    from monitoring.nightly import local_today
 
     now = datetime.now(UTC)
     with console.status("Starting Spark"):
@@ -343,7 +343,7 @@ def _notify(args: argparse.Namespace, console: Console) -> int:
 def _status(args: argparse.Namespace, console: Console) -> int:
     from monitoring.coverage import coverage_status
     from monitoring.ingest import newest_folder_read
-    from monitoring.job import local_today
+    from monitoring.nightly import local_today
     from monitoring.storage import Storage
     from monitoring.summary import print_coverage
 

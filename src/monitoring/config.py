@@ -10,12 +10,12 @@ error would need translating back to the wording the tests and users rely on; an
 shape checking but inheritance, cross-references (a pipeline in two flows, depends_on cycles, override targets),
 secrets that must never be echoed and Spark's datetime-pattern rules, which would move into validators, not
 go away. What pydantic does get right is deriving allowed keys from the model: alerts/config.py does that from
-its dataclass fields.
+its dataclass fields. The checks both parsers share (key paths, "did you mean", the strict YAML reader) are in
+:mod:`monitoring.config_parsing`.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -27,29 +27,27 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
+from monitoring.config_parsing import (
+    ConfigError,
+    as_mapping,
+    as_text,
+    check_keys,
+    choice,
+    fail,
+    read_yaml,
+    time_of_day,
+)
+from monitoring.sources import formats
+from monitoring.sources.formats import SOURCE_FORMATS
 
 if TYPE_CHECKING:
     from monitoring.alerts.config import AlertsConfig
 
-SOURCE_FORMATS = ("adf_diagnostic", "log_analytics", "adf_rest_api", "csv", "databricks_jobs")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 UNASSIGNED_FLOW = "UNASSIGNED"
 
 
-class ConfigError(ValueError):
-    """A configuration problem, worded for the person who wrote the file."""
-
-
-MAX_SHOWN = 200  # characters of a bad value quoted in an error (YAML aliases can expand a line into megabytes)
 MAX_BASELINE_DAYS = 3660
-
-
-def _fail(path: str, value: Any, problem: str) -> ConfigError:
-    shown = repr(value)
-    if len(shown) > MAX_SHOWN:
-        shown = shown[:MAX_SHOWN] + "..."
-    return ConfigError(f"{path}: {shown} {problem}")
 
 
 LAST_DAY_OF_MONTH = 0  # monthly:last: 28, 29, 30 or 31 (monthly:31 is only the months that have a 31st)
@@ -86,7 +84,7 @@ class Schedule:
     @staticmethod
     def parse(text: Any, path: str) -> Schedule:
         if not isinstance(text, str):
-            raise _fail(path, text, SCHEDULE_HINT)
+            raise fail(path, text, SCHEDULE_HINT)
         value = text.strip().lower()
         if value in ("daily", "weekdays", "on_demand"):
             return Schedule(value)
@@ -97,7 +95,7 @@ class Schedule:
         if kind == "monthly" and items and all(item == "last" or _day_of_month(item) for item in items):
             days = {LAST_DAY_OF_MONTH if item == "last" else int(item) for item in items}
             return Schedule("monthly", tuple(sorted(days)))
-        raise _fail(path, text, SCHEDULE_HINT)
+        raise fail(path, text, SCHEDULE_HINT)
 
 
 def clock_moment(day: date, clock: time, timezone: str, day_starts_at: int) -> datetime:
@@ -302,7 +300,7 @@ class StorageConfig:
             value = getattr(self, key)
             # Identifiers end up in SQL: only plain names, never quotes, dots or spaces.
             if value is not None and not IDENTIFIER.fullmatch(value):
-                raise _fail(f"storage.{key}", value, "is not a plain identifier (letters, digits, _)")
+                raise fail(f"storage.{key}", value, "is not a plain identifier (letters, digits, _)")
 
 
 @dataclass(frozen=True)
@@ -333,7 +331,7 @@ class Config:
             source = replace(source, path=logs)
         if source_format:
             if source_format not in SOURCE_FORMATS:
-                raise _fail("source.format", source_format, f"is not one of {' | '.join(SOURCE_FORMATS)}")
+                raise fail("source.format", source_format, f"is not one of {' | '.join(SOURCE_FORMATS)}")
             source = replace(source, format=source_format)
         storage = self.storage
         if lakehouse:
@@ -354,21 +352,6 @@ _DEFAULT_KEYS = (*_OVERRIDE_KEYS, "day_starts_at")  # day_starts_at stops at the
 _PIPELINE_KEYS = ("name", "depends_on", *_OVERRIDE_KEYS)
 _CSV_KEYS = ("delimiter", "timestamp_format", "columns")
 _SOURCE_KEYS = ("format", "path", "lookback_hours", "factory", "fetch", *_CSV_KEYS)
-
-
-def _check_keys(mapping: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> None:
-    for key in mapping:
-        if key not in allowed:
-            near = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f" (did you mean '{near[0]}'?)" if near else f" (allowed: {', '.join(allowed)})"
-            where = f"{path}.{key}" if path else str(key)
-            raise ConfigError(f"{where}: unknown key{hint}")
-
-
-def _mapping(value: Any, path: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _fail(path, value, "is not a mapping")
-    return value
 
 
 # Pattern letters Spark 4 can *parse* with, and the run lengths it accepts for each (checked against
@@ -415,58 +398,40 @@ def datetime_pattern_problem(pattern: str) -> str | None:
     return None
 
 
-def _text(value: Any, path: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(path, value, "is not a non-empty string")
-    return value.strip()
-
-
-def _deadline(value: Any, path: str) -> time | None:
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        # YAML 1.1 reads an unquoted 01:30 as the sexagesimal number 90.
-        raise _fail(path, value, 'is not a time HH:MM (write it quoted, e.g. "01:30")')
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})", str(value).strip())
-    if not isinstance(value, str) or not match or int(match[1]) > 23 or int(match[2]) > 59:
-        raise _fail(path, value, "is not a time HH:MM")
-    return time(int(match[1]), int(match[2]))
-
-
 MAX_DAY_START_MINUTES = 12 * 60  # exclusive: a business day starts within 12 hours of its midnight
 
 
 def _day_starts_at(value: Any, path: str) -> int:
     """``"HH:MM"`` or ``"-HH:MM"`` -> signed minutes from midnight, strictly between -12:00 and +12:00."""
     if isinstance(value, int) and not isinstance(value, bool):
-        raise _fail(path, value, 'is not an offset HH:MM or -HH:MM (write it quoted, e.g. "-02:00")')
+        raise fail(path, value, 'is not an offset HH:MM or -HH:MM (write it quoted, e.g. "-02:00")')
     match = re.fullmatch(r"([+-]?)(\d{1,2}):(\d{2})", value.strip()) if isinstance(value, str) else None
     if not match or int(match[3]) > 59:
-        raise _fail(path, value, "is not an offset HH:MM or -HH:MM")
+        raise fail(path, value, "is not an offset HH:MM or -HH:MM")
     minutes = int(match[2]) * 60 + int(match[3])
     if minutes >= MAX_DAY_START_MINUTES:
-        raise _fail(path, value, "is not strictly between -12:00 and +12:00")
+        raise fail(path, value, "is not strictly between -12:00 and +12:00")
     return -minutes if match[1] == "-" else minutes
 
 
 def _duration(value: Any, path: str, inherited: DurationRules) -> DurationRules:
-    mapping = _mapping(value, path)
+    mapping = as_mapping(value, path)
     allowed = tuple(f.name for f in fields(DurationRules))
-    _check_keys(mapping, allowed, path)
+    check_keys(mapping, allowed, path)
     updates: dict[str, Any] = {}
     for key, raw in mapping.items():
         key_path = f"{path}.{key}"
         if key in ("baseline_days", "min_samples"):
             if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
-                raise _fail(key_path, raw, "is not a whole number >= 1")
+                raise fail(key_path, raw, "is not a whole number >= 1")
             if raw > MAX_BASELINE_DAYS:
-                raise _fail(key_path, raw, f"is more than {MAX_BASELINE_DAYS} days (10 years)")
+                raise fail(key_path, raw, f"is more than {MAX_BASELINE_DAYS} days (10 years)")
         elif isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw) or raw < 0:
-            raise _fail(key_path, raw, "is not a number >= 0")
+            raise fail(key_path, raw, "is not a number >= 0")
         updates[key] = raw
     rules = replace(inherited, **updates)
     if rules.min_samples > rules.baseline_days:
-        raise _fail(f"{path}.min_samples", rules.min_samples, f"exceeds baseline_days ({rules.baseline_days})")
+        raise fail(f"{path}.min_samples", rules.min_samples, f"exceeds baseline_days ({rules.baseline_days})")
     return rules
 
 
@@ -475,42 +440,35 @@ def _overrides(mapping: Mapping[str, Any], path: str, inherited: PipelineRule) -
     if "schedule" in mapping:
         rule = replace(rule, schedule=Schedule.parse(mapping["schedule"], f"{path}.schedule"))
     if "deadline" in mapping:
-        rule = replace(rule, deadline=_deadline(mapping["deadline"], f"{path}.deadline"))
+        rule = replace(rule, deadline=time_of_day(mapping["deadline"], f"{path}.deadline"))
     if "duration" in mapping:
         rule = replace(rule, duration=_duration(mapping["duration"], f"{path}.duration", rule.duration))
     return rule
 
 
-def _choice(mapping: Mapping[str, Any], key: str, choices: tuple[str, ...], path: str) -> str:
-    value = mapping.get(key, choices[0])
-    if value not in choices:
-        raise _fail(f"{path}.{key}", value, f"is not one of {' | '.join(choices)}")
-    return value
-
-
 def _flow(raw: Any, path: str, defaults: PipelineRule) -> Flow:
-    mapping = _mapping(raw, path)
-    _check_keys(mapping, _FLOW_KEYS, path)
-    name = _text(mapping.get("name"), f"{path}.name")
+    mapping = as_mapping(raw, path)
+    check_keys(mapping, _FLOW_KEYS, path)
+    name = as_text(mapping.get("name"), f"{path}.name")
     if name == UNASSIGNED_FLOW:
-        raise _fail(f"{path}.name", name, "is reserved for pipelines that are in no flow")
-    ko_when = _choice(mapping, "ko_when", ("all", "any"), path)
-    order = _choice(mapping, "order", ("none", "sequential"), path)
+        raise fail(f"{path}.name", name, "is reserved for pipelines that are in no flow")
+    ko_when = choice(mapping, "ko_when", ("all", "any"), path)
+    order = choice(mapping, "order", ("none", "sequential"), path)
     flow_rule = _overrides(mapping, path, replace(defaults, flow=name))
     if "day_starts_at" in mapping:
         flow_rule = replace(flow_rule, day_starts_at=_day_starts_at(mapping["day_starts_at"], f"{path}.day_starts_at"))
     entries = mapping.get("pipelines")
     if not isinstance(entries, list) or not entries:
-        raise _fail(f"{path}.pipelines", entries, "is not a non-empty list of pipelines")
+        raise fail(f"{path}.pipelines", entries, "is not a non-empty list of pipelines")
     pipelines: list[PipelineRule] = []
     for index, entry in enumerate(entries):
         entry_path = f"{path}.pipelines[{index}]"
-        entry_map = {"name": entry} if isinstance(entry, str) else _mapping(entry, entry_path)
+        entry_map = {"name": entry} if isinstance(entry, str) else as_mapping(entry, entry_path)
         if "day_starts_at" in entry_map:
             raise ConfigError(
                 f"{entry_path}.day_starts_at: set it on the flow (or in defaults): one flow, one calendar"
             )
-        _check_keys(entry_map, _PIPELINE_KEYS, entry_path)
+        check_keys(entry_map, _PIPELINE_KEYS, entry_path)
         rule = _overrides(entry_map, entry_path, flow_rule)
         depends = entry_map.get("depends_on")
         depends_on: tuple[str, ...] = ()
@@ -521,11 +479,11 @@ def _flow(raw: Any, path: str, defaults: PipelineRule) -> Flow:
         elif isinstance(depends, list) and all(isinstance(d, str) and d.strip() for d in depends):
             depends_on = tuple(d.strip() for d in depends)
         else:
-            raise _fail(f"{entry_path}.depends_on", depends, "is not a list of pipeline names")
+            raise fail(f"{entry_path}.depends_on", depends, "is not a list of pipeline names")
         pipelines.append(
             replace(
                 rule,
-                name=_text(entry_map.get("name"), f"{entry_path}.name"),
+                name=as_text(entry_map.get("name"), f"{entry_path}.name"),
                 execution_order=index + 1,
                 depends_on=depends_on,
                 chain=chain,
@@ -542,15 +500,15 @@ def _check_pipeline_graph(flows: tuple[Flow, ...]) -> None:
         for p_index, rule in enumerate(flow.pipelines):
             path = f"flows[{f_index}].pipelines[{p_index}]"
             if rule.name in where:
-                raise _fail(f"{path}.name", rule.name, f"is already configured at {where[rule.name]}")
+                raise fail(f"{path}.name", rule.name, f"is already configured at {where[rule.name]}")
             where[rule.name] = path
     rules = {p.name: p for flow in flows for p in flow.pipelines}
     for name, rule in rules.items():
         for dep in rule.depends_on:
             if dep not in rules:
-                raise _fail(f"{where[name]}.depends_on", dep, "is not a configured pipeline")
+                raise fail(f"{where[name]}.depends_on", dep, "is not a configured pipeline")
             if dep == name:
-                raise _fail(f"{where[name]}.depends_on", dep, "is the pipeline itself")
+                raise fail(f"{where[name]}.depends_on", dep, "is the pipeline itself")
     # A cycle would make ORDER fire every night whatever happens. Depth-first with an explicit stack: a chain
     # of thousands of pipelines must not hit Python's recursion limit.
     done: set[str] = set()
@@ -575,57 +533,64 @@ def _check_pipeline_graph(flows: tuple[Flow, ...]) -> None:
                 done.add(name)
 
 
+def _formats_where(option: str) -> str:
+    """ "format 'csv'" or "formats 'adf_diagnostic' and 'databricks_jobs'": those whose record has ``option``."""
+    names = [repr(f.name) for f in formats.FORMATS if getattr(f, option)]
+    return f"format {names[0]}" if len(names) == 1 else f"formats {', '.join(names[:-1])} and {names[-1]}"
+
+
 def _source(raw: Any) -> SourceConfig:
-    mapping = _mapping(raw, "source")
-    _check_keys(mapping, _SOURCE_KEYS, "source")
+    mapping = as_mapping(raw, "source")
+    check_keys(mapping, _SOURCE_KEYS, "source")
     fmt = mapping.get("format")
     if fmt not in SOURCE_FORMATS:
-        raise _fail("source.format", fmt, f"is not one of {' | '.join(SOURCE_FORMATS)}")
+        raise fail("source.format", fmt, f"is not one of {' | '.join(SOURCE_FORMATS)}")
+    spec = formats.source_format(fmt)
     csv_keys = [key for key in _CSV_KEYS if key in mapping]
-    if csv_keys and fmt != "csv":
-        raise ConfigError(f"source.{csv_keys[0]}: only applies to format 'csv', not {fmt!r}")
+    if csv_keys and not spec.csv_options:
+        raise ConfigError(f"source.{csv_keys[0]}: only applies to {_formats_where('csv_options')}, not {fmt!r}")
     csv = CsvOptions()
     if "delimiter" in mapping:
         delimiter = mapping["delimiter"]
         if not isinstance(delimiter, str) or len(delimiter) != 1:
-            raise _fail("source.delimiter", delimiter, "is not a single character")
+            raise fail("source.delimiter", delimiter, "is not a single character")
         csv = replace(csv, delimiter=delimiter)
     if "timestamp_format" in mapping:
-        timestamp_format = _text(mapping["timestamp_format"], "source.timestamp_format")
+        timestamp_format = as_text(mapping["timestamp_format"], "source.timestamp_format")
         problem = datetime_pattern_problem(timestamp_format)
         if problem:
-            raise _fail("source.timestamp_format", timestamp_format, f"is not a Spark datetime pattern: {problem}")
+            raise fail("source.timestamp_format", timestamp_format, f"is not a Spark datetime pattern: {problem}")
         csv = replace(csv, timestamp_format=timestamp_format)
     if "columns" in mapping:
-        columns = _mapping(mapping["columns"], "source.columns")
-        _check_keys(columns, tuple(csv.columns), "source.columns")
+        columns = as_mapping(mapping["columns"], "source.columns")
+        check_keys(columns, tuple(csv.columns), "source.columns")
         merged = dict(csv.columns)
-        merged.update({k: _text(v, f"source.columns.{k}") for k, v in columns.items()})
+        merged.update({k: as_text(v, f"source.columns.{k}") for k, v in columns.items()})
         csv = replace(csv, columns=MappingProxyType(merged))
     lookback = mapping.get("lookback_hours", 72)
-    if "lookback_hours" in mapping and fmt not in ("databricks_jobs", "adf_diagnostic"):
-        raise ConfigError(
-            f"source.lookback_hours: only applies to formats 'databricks_jobs' and 'adf_diagnostic', not {fmt!r}"
-        )
+    if "lookback_hours" in mapping and not spec.lookback:
+        raise ConfigError(f"source.lookback_hours: only applies to {_formats_where('lookback')}, not {fmt!r}")
     if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1:
-        raise _fail("source.lookback_hours", lookback, "is not a whole number >= 1")
-    path = mapping.get("path", "databricks-jobs") if fmt == "databricks_jobs" else mapping.get("path")
-    factory = _text(mapping["factory"], "source.factory") if "factory" in mapping else None
+        raise fail("source.lookback_hours", lookback, "is not a whole number >= 1")
+    path = mapping.get("path", spec.default_path)
+    factory = as_text(mapping["factory"], "source.factory") if "factory" in mapping else None
     if factory and factory.lower().startswith("/subscriptions/") and not FACTORY_ID.fullmatch(factory):
-        raise _fail(
+        raise fail(
             "source.factory",
             factory,
             "is not /subscriptions/ID/resourceGroups/RG/providers/Microsoft.DataFactory/factories/NAME",
         )
     fetch = mapping.get("fetch", False)
     if not isinstance(fetch, bool):
-        raise _fail("source.fetch", fetch, "is not true or false")
-    if fetch and (fmt != "adf_rest_api" or not (factory or "").lower().startswith("/subscriptions/")):
-        raise ConfigError("source.fetch: needs format adf_rest_api and a live source.factory (/subscriptions/...)")
+        raise fail("source.fetch", fetch, "is not true or false")
+    if fetch and (not spec.fetch or not (factory or "").lower().startswith("/subscriptions/")):
+        raise ConfigError(
+            f"source.fetch: needs {_formats_where('fetch')} and a live source.factory (/subscriptions/...)"
+        )
     if fetch and "://" in str(path):  # the pages are written with file I/O: a URL would become a local folder
-        raise _fail("source.path", path, "is a URL: with fetch, give a folder or a /Volumes/... path")
+        raise fail("source.path", path, "is a URL: with fetch, give a folder or a /Volumes/... path")
     return SourceConfig(
-        format=fmt, path=_text(path, "source.path"), csv=csv, lookback_hours=lookback, factory=factory, fetch=fetch
+        format=fmt, path=as_text(path, "source.path"), csv=csv, lookback_hours=lookback, factory=factory, fetch=fetch
     )
 
 
@@ -633,14 +598,14 @@ def _check_timezone(timezone: str) -> str:
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of the tzdata package ("Europe")
-        raise _fail("timezone", timezone, "is not an IANA time zone (e.g. Europe/Paris)") from None
+        raise fail("timezone", timezone, "is not an IANA time zone (e.g. Europe/Paris)") from None
     return timezone
 
 
 def _storage(raw: Any) -> StorageConfig:
-    storage = _mapping(raw, "storage")
-    _check_keys(storage, ("root", "catalog", "schema"), "storage")
-    values = {key: _text(storage[key], f"storage.{key}") for key in ("root", "catalog", "schema") if key in storage}
+    storage = as_mapping(raw, "storage")
+    check_keys(storage, ("root", "catalog", "schema"), "storage")
+    values = {key: as_text(storage[key], f"storage.{key}") for key in ("root", "catalog", "schema") if key in storage}
     return StorageConfig(**values)
 
 
@@ -648,9 +613,9 @@ def parse_config(raw: Any) -> Config:
     """Validate a loaded YAML document; raises :class:`ConfigError` naming the first bad key."""
     from monitoring.alerts.config import parse_alerts  # it builds on this module's helpers: imported when used
 
-    document = _mapping(raw, "(top level)")
-    _check_keys(document, _TOP_KEYS, "")
-    timezone = _check_timezone(_text(document.get("timezone", "Europe/Paris"), "timezone"))
+    document = as_mapping(raw, "(top level)")
+    check_keys(document, _TOP_KEYS, "")
+    timezone = _check_timezone(as_text(document.get("timezone", "Europe/Paris"), "timezone"))
     if "source" not in document:
         raise ConfigError("source: missing (format and path of the run logs)")
     if "storage" not in document:
@@ -664,7 +629,7 @@ def parse_config(raw: Any) -> Config:
         duration=DurationRules(),
     )
     defaults_raw = document.get("defaults") or {}
-    _check_keys(_mapping(defaults_raw, "defaults"), _DEFAULT_KEYS, "defaults")
+    check_keys(as_mapping(defaults_raw, "defaults"), _DEFAULT_KEYS, "defaults")
     defaults = _overrides(defaults_raw, "defaults", base)
     if "day_starts_at" in defaults_raw:
         defaults = replace(
@@ -672,12 +637,12 @@ def parse_config(raw: Any) -> Config:
         )
     flows_raw = document.get("flows")
     if not isinstance(flows_raw, list) or not flows_raw:
-        raise _fail("flows", flows_raw, "is not a non-empty list of flows")
+        raise fail("flows", flows_raw, "is not a non-empty list of flows")
     flows = tuple(_flow(f, f"flows[{i}]", defaults) for i, f in enumerate(flows_raw))
     names = [flow.name for flow in flows]
     for index, name in enumerate(names):
         if name in names[:index]:
-            raise _fail(f"flows[{index}].name", name, "is already the name of another flow")
+            raise fail(f"flows[{index}].name", name, "is already the name of another flow")
     _check_pipeline_graph(flows)
     return Config(
         timezone=timezone,
@@ -689,40 +654,6 @@ def parse_config(raw: Any) -> Config:
     )
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects a key given twice: YAML would silently keep only the last one."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            if isinstance(key, list | dict):
-                problem = f"a key is a list or a mapping (line {line})"
-                raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} is given twice (line {line})", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 def load_config(path: str | Path) -> Config:
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"{file}: cannot be read ({error.strerror})") from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"{file}: is not UTF-8 text (byte {error.start}); save it as UTF-8") from None
-    try:
-        raw = yaml.load(text, Loader=_StrictLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = f": {error.problem}" if getattr(error, "problem", None) else ""
-        raise ConfigError(f"{file}: not valid YAML{where}{problem}") from None
-    except RecursionError:
-        raise ConfigError(f"{file}: nested too deeply to be a monitoring.yml") from None
-    return parse_config(raw)
+    """The configuration of a monitoring.yml file; raises :class:`ConfigError` naming the file, line or key."""
+    return parse_config(read_yaml(path))

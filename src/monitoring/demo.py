@@ -23,7 +23,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from monitoring.config import Config, Flow, PipelineRule
-from monitoring.rules import CANCELLED, FAILED, IN_PROGRESS, QUEUED, SUCCEEDED, TERMINAL_STATES
+from monitoring.vocabulary import CANCELLED, FAILED, IN_PROGRESS, QUEUED, SUCCEEDED, TERMINAL_STATES
 
 __all__ = ["DemoIncident", "DemoLogs", "generate_demo_logs"]
 

@@ -23,7 +23,8 @@ from monitoring.config import (
     baseline_counts,
     baseline_history_start,
 )
-from monitoring.rules import (
+from monitoring.tables import FLOW_DAILY_STATUS, PIPELINE_DAILY_STATUS
+from monitoring.vocabulary import (
     CANCELLED,
     FAILED,
     KO,
@@ -36,7 +37,6 @@ from monitoring.rules import (
     TERMINAL_STATES,
     WARNING,
 )
-from monitoring.tables import FLOW_DAILY_STATUS, PIPELINE_DAILY_STATUS
 
 
 @dataclass(frozen=True)

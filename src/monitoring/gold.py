@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from monitoring.rules import PENDING, STATUS_COLORS
+from monitoring.epoch import EPOCH
+from monitoring.vocabulary import PENDING, STATUS_COLORS
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -86,7 +87,6 @@ def status_color(status: str, unknown: str = STATUS_COLORS[PENDING]) -> str:
 # --- collecting rows from Spark ------------------------------------------------------------------------
 
 Record = TypeVar("Record")
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TIMESTAMPS = ("evaluated_at",)
 
 

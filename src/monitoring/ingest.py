@@ -25,10 +25,12 @@ from pyspark.sql import types as T
 from monitoring.checkpoints import checkpoint
 from monitoring.config import Config
 from monitoring.coverage import NOT_EVALUATED_YET, owed_by_ingested_runs, record_owed
-from monitoring.rules import RUN_STATE_ALIASES, TERMINAL_STATES
-from monitoring.sources import FILE_GLOB, RecordCount, SourceError, glob_escape, read_raw_events
+from monitoring.sources import SourceError
+from monitoring.sources.formats import source_format
+from monitoring.sources.raw_events import RecordCount, glob_escape, read_raw_events
 from monitoring.storage import ColumnOf, Storage
 from monitoring.tables import INGESTED_FILES, OWED_DATES, PIPELINE_RUNS, QUARANTINE
+from monitoring.vocabulary import RUN_STATE_ALIASES, TERMINAL_STATES
 
 
 @dataclass(frozen=True)
@@ -73,12 +75,12 @@ def with_quarantine_reason(raw_events: DataFrame) -> DataFrame:
     return raw_events.withColumn("reason", reason).withColumn("status", status)
 
 
-def latest_run_states(events: DataFrame) -> DataFrame:
+def latest_run_states(events: DataFrame, tie_break: Column | None = None) -> DataFrame:
     """One row per run: its latest state, a terminal state beating a non-terminal one.
 
     Records of one run arrive out of order and across files; identical records read twice collapse. Records alike
-    in all of the order's terms are told apart by ``line_hash`` (a hash of the raw line), so the choice is the same
-    on every read without keeping every kept line's text.
+    in every term of the order are told apart by ``tie_break``, by default a hash of the raw line, so the choice is
+    the same on every read (ingestion passes the hash it kept, not every kept line's text).
     """
     is_terminal = F.col("status").isin(*TERMINAL_STATES)
     by_run = Window.partitionBy("run_id")
@@ -87,7 +89,7 @@ def latest_run_states(events: DataFrame) -> DataFrame:
         F.col("event_time").desc_nulls_last(),
         F.col("end_time").desc_nulls_last(),
         F.col("source_file").desc(),
-        F.col("line_hash").desc(),
+        (F.xxhash64("raw_line") if tie_break is None else tie_break).desc(),
     )
     return (
         events.withColumn("last_event_time", F.max("event_time").over(by_run))
@@ -134,7 +136,7 @@ def list_log_files(spark: SparkSession, config: Config, location: str | None = N
         listing = (
             spark.read.format("binaryFile")
             .option("recursiveFileLookup", "true")
-            .option("pathGlobFilter", FILE_GLOB[config.source.format])
+            .option("pathGlobFilter", source_format(config.source.format).glob)
             .load(location or config.source.path)
         )
         listing.schema  # noqa: B018 - Spark Connect resolves a read (and finds the path missing) only when asked
@@ -260,7 +262,9 @@ def new_file_batch(
     newest day read to today (and those of ``requested`` business dates) are listed: the nightly cost follows the
     new logs, not the years of history."""
     already_read = storage.read(INGESTED_FILES)
-    folders = None if full_scan or config.source.format != "adf_diagnostic" else factory_folders(already_read)
+    folders = (
+        None if full_scan or not source_format(config.source.format).day_folders else factory_folders(already_read)
+    )
     location = None
     if folders is not None:
         newest = newest_day_read(already_read, now.astimezone(UTC).date())
@@ -289,7 +293,7 @@ def job_runs_batch(spark: SparkSession, storage: Storage, config: Config, now: d
     a run that lasts longer than the lookback still gets its final state. The MERGE makes the overlap harmless."""
     from databricks.sdk import WorkspaceClient
 
-    from monitoring.databricks_jobs import job_run_events
+    from monitoring.sources.databricks_jobs import job_run_events
 
     since = now - timedelta(hours=config.source.lookback_hours)
     oldest_open = (
@@ -367,7 +371,7 @@ def read_batch(
     full_scan: bool,
     requested: tuple[date, date] | None,
 ) -> Batch:
-    if config.source.format == "databricks_jobs":
+    if not source_format(config.source.format).lists_files:
         return job_runs_batch(spark, storage, config, now)
     return new_file_batch(spark, storage, config, now, full_scan, requested)
 
@@ -392,7 +396,7 @@ def classify(batch: Batch, source: str) -> Classified:
 def latest_runs(classified: Classified, now: datetime) -> DataFrame:
     """One row per run of the batch, its latest state, as silver stores it (a snapshot: small, read four times)."""
     return (
-        latest_run_states(classified.lines.where("kind = 'kept'"))
+        latest_run_states(classified.lines.where("kind = 'kept'"), tie_break=F.col("line_hash"))
         .withColumn("ingested_at", F.lit(now).cast(T.TimestampType()))
         .withColumn("start_month", F.trunc(F.to_date("start_time"), "month"))  # the session zone is UTC
         .localCheckpoint()
@@ -486,7 +490,7 @@ def classified_lines(raw_events: DataFrame) -> DataFrame:
     return classified.withColumn("kind", kind).select(
         *[c for c in classified.columns if c != "raw_line"],
         "kind",
-        F.xxhash64("raw_line").alias("line_hash"),
+        F.xxhash64("raw_line").alias("line_hash"),  # latest_run_states' default tie-break, kept without the text
         F.when(F.col("kind") != "kept", F.col("raw_line")).alias("raw_line"),
     )
 
@@ -507,13 +511,16 @@ def merge_runs(storage: Storage, runs: DataFrame, first_month: date, target_empt
     """
     t, s = storage.merge_columns(PIPELINE_RUNS)
     prunable = (t("run_id") == s("run_id")) & in_batch_months(first_month, t)
-    merge = storage.merge(runs.select(*PIPELINE_RUNS.schema.fieldNames()), PIPELINE_RUNS, prunable)
+    merge = (
+        storage.merge(
+            runs.select(*PIPELINE_RUNS.schema.fieldNames()), PIPELINE_RUNS, prunable
+        ).withSchemaEvolution()  # a silver table from an older version gains the new columns (invoked_by_run_id)
+    )
     if target_empty:
         merge.whenNotMatched().insertAll().merge()
         return
     (
-        merge.withSchemaEvolution()  # a silver table from an older version gains the new columns (invoked_by_run_id)
-        .whenMatched(_is_newer_state(t, s))
+        merge.whenMatched(_is_newer_state(t, s))
         .update(
             {
                 **{c: s(c) for c in PIPELINE_RUNS.schema.fieldNames() if c != "last_event_time"},

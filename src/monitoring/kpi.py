@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from monitoring.rules import KO, OK, PENDING, WARNING
 from monitoring.tables import FLOW_KPI, PIPELINE_KPI
+from monitoring.vocabulary import KO, OK, PENDING, WARNING
 
 GRANULARITIES = ("week", "month")  # the KPI tables' granularity values (a row of charts each in Power BI's Trends page)
 

@@ -12,8 +12,8 @@ from rich.text import Text
 
 from monitoring.config import Config
 from monitoring.coverage import CoverageStatus
-from monitoring.job import JobResult
-from monitoring.rules import KO, OK, PENDING, STATUS_COLORS, STATUS_SEVERITY, WARNING
+from monitoring.nightly import JobResult
+from monitoring.vocabulary import KO, OK, PENDING, STATUS_COLORS, STATUS_SEVERITY, WARNING
 
 
 def _badge(status: str) -> Text:

@@ -40,10 +40,10 @@ from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from rich.console import Console
 
-from monitoring.job import DateRange, JobResult, run_job
-from monitoring.rules import KO, OK, PENDING, REASON_CODES, WARNING
+from monitoring.nightly import DateRange, JobResult, run_job
 from monitoring.storage import Storage
 from monitoring.tables import FLOW_DAILY_STATUS, INGESTED_FILES, PIPELINE_DAILY_STATUS, PIPELINE_RUNS, QUARANTINE
+from monitoring.vocabulary import KO, OK, PENDING, REASON_CODES, WARNING
 from support import config
 
 CASES = diagnostic_cases()

@@ -1,7 +1,7 @@
 """Fault suite, clock and calendar: DST days both ways, a leap day, runs across local midnight, deadlines at
 00:00 and 23:59, zones other than Paris (with half-hour offsets and DST at midnight).
 
-tests/test_rules.py already covers a local business date, a LATE run on the spring-forward day, an on-time run on
+tests/test_evaluate.py already covers a local business date, a LATE run on the spring-forward day, an on-time run on
 the fall-back day and a LATE run in New York. This file adds: the zone arithmetic against Python's zoneinfo over
 two years and eight zones (one Spark job), deadlines that do not exist or exist twice, durations across the gap
 and the overlap, what is due at the end of a 23-hour and a 25-hour day, and the same rules in other zones.
@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from monitoring.evaluate import local_text, local_wall_clock_to_utc, with_business_date
-from monitoring.rules import KO, OK, PENDING, WARNING
+from monitoring.vocabulary import KO, OK, PENDING, WARNING
 from support import config, evaluate, runs
 
 ZONES = (

@@ -22,7 +22,7 @@ from chispa import assert_df_equality
 
 from monitoring.cli import example_config_path
 from monitoring.config import load_config
-from monitoring.job import DateRange, run_job
+from monitoring.nightly import DateRange, run_job
 from monitoring.tables import ALL_TABLES, FLOW_DAILY_STATUS, INGESTED_FILES, PIPELINE_DAILY_STATUS
 from support import FIXTURES, REPO
 

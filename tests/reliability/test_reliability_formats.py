@@ -31,7 +31,7 @@ from pyspark.sql import functions as F
 
 from monitoring.config import SourceConfig
 from monitoring.ingest import latest_run_states, with_quarantine_reason
-from monitoring.sources import read_raw_events
+from monitoring.sources.raw_events import read_raw_events
 
 FILES: dict[str, list[FormatFile]] = {
     "log_analytics": log_analytics_files(),
@@ -73,7 +73,7 @@ def classified(spark: SparkSession, fmt: str, paths: list[str]) -> DataFrame:
     kind = (  # as ingest classifies lines
         F.when(F.trim("raw_line") == "", F.lit(BLANK)).when(F.col("reason").isNull(), F.lit(KEPT)).otherwise("q")
     )
-    return events.withColumn("kind", kind).withColumn("line_hash", F.xxhash64("raw_line"))
+    return events.withColumn("kind", kind)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from adf_logs import Run, write_records
 from monitoring.checkpoints import CHECKPOINTS, KILL_AT_VARIABLE
 from monitoring.config import Config, load_config
-from monitoring.job import DateRange, local_today, run_job
+from monitoring.nightly import DateRange, local_today, run_job
 from monitoring.tables import FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_DAILY_STATUS, PIPELINE_KPI
 from support import REPO
 
@@ -124,7 +124,7 @@ KILLED_NIGHT = """
 import sys
 from datetime import datetime
 from monitoring.config import load_config
-from monitoring.job import DateRange, local_today, run_job
+from monitoring.nightly import DateRange, local_today, run_job
 from monitoring.spark import get_spark
 
 config = load_config(sys.argv[1])

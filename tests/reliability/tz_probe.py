@@ -26,7 +26,7 @@ DAYS = 10
 def night_tables(spark: SparkSession, logs: Path, lakehouse: Path) -> dict[str, list[dict[str, Any]]]:
     from monitoring.cli import example_config_path
     from monitoring.config import load_config
-    from monitoring.job import DateRange, local_today, run_job
+    from monitoring.nightly import DateRange, local_today, run_job
     from monitoring.storage import Storage
     from monitoring.tables import ALL_TABLES
 

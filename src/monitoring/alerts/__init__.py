@@ -1,2 +1,2 @@
-"""Alerts: which ones a business date calls for (plan), how they read (render), how they are sent (notify,
+"""Alerts: which ones a business date calls for (plan), how they read (messages), how they are sent (notify,
 channels, secrets), and the `alerts:` section of monitoring.yml that configures them (config)."""

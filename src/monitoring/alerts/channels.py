@@ -26,8 +26,8 @@ from email.utils import format_datetime, make_msgid, parseaddr, parsedate_to_dat
 from typing import Protocol
 
 from monitoring.alerts import config
+from monitoring.alerts.messages import email_html, email_subject, one_line, plain_text, shorten, teams_card
 from monitoring.alerts.plan import Message
-from monitoring.alerts.render import email_html, email_subject, one_line, plain_text, shorten, teams_card
 from monitoring.alerts.secrets import Secret, SecretError, SecretSource, mask
 
 log = logging.getLogger(__name__)

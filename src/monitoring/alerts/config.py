@@ -12,19 +12,9 @@ from email.utils import parseaddr
 from types import MappingProxyType
 from typing import Any
 
-from monitoring.config import (
-    UNASSIGNED_FLOW,
-    WEEKDAYS,
-    ConfigError,
-    Flow,
-    _check_keys,
-    _choice,
-    _deadline,
-    _fail,
-    _mapping,
-    _text,
-)
-from monitoring.rules import KO, REASON_CODES, WARNING
+from monitoring.config import UNASSIGNED_FLOW, WEEKDAYS, Flow
+from monitoring.config_parsing import ConfigError, as_mapping, as_text, check_keys, choice, fail, time_of_day
+from monitoring.vocabulary import KO, REASON_CODES, WARNING
 
 # --- the objects ------------------------------------------------------------------------------------
 
@@ -178,35 +168,35 @@ def _whole(value: Any, path: str, minimum: int, maximum: int | None = None) -> i
     too_big = maximum is not None and isinstance(value, int) and value > maximum
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum or too_big:
         bounds = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
-        raise _fail(path, value, f"is not a whole number {bounds}")
+        raise fail(path, value, f"is not a whole number {bounds}")
     return value
 
 
 def _seconds(value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise _fail(path, value, "is not a number >= 0")
+        raise fail(path, value, "is not a number >= 0")
     return float(value)
 
 
 def _texts(value: Any, path: str, allow_empty: bool = False) -> tuple[str, ...]:
     if not isinstance(value, list) or not (value or allow_empty):
-        raise _fail(path, value, "is not a list" if allow_empty else "is not a non-empty list")
-    return tuple(_text(item, f"{path}[{index}]") for index, item in enumerate(value))
+        raise fail(path, value, "is not a list" if allow_empty else "is not a non-empty list")
+    return tuple(as_text(item, f"{path}[{index}]") for index, item in enumerate(value))
 
 
 def _addresses(value: Any, path: str) -> tuple[str, ...]:
     addresses = _texts(value, path)
     for index, address in enumerate(addresses):
         if not _ADDRESS.fullmatch(address):
-            raise _fail(f"{path}[{index}]", address, "is not an e-mail address (name@domain)")
+            raise fail(f"{path}[{index}]", address, "is not an e-mail address (name@domain)")
     return addresses
 
 
 def _sender(value: Any, path: str) -> str:
-    text = _text(value, path)
+    text = as_text(value, path)
     _, address = parseaddr(text)
     if "\n" in text or "\r" in text or not _ADDRESS.fullmatch(address):
-        raise _fail(path, text, "is not an e-mail address ('name@domain' or 'Name <name@domain>')")
+        raise fail(path, text, "is not an e-mail address ('name@domain' or 'Name <name@domain>')")
     return text
 
 
@@ -217,33 +207,33 @@ def _secret_ref(value: Any, path: str, default_scope: str | None) -> SecretRef:
             f"{path}: is a secret: name where it comes from, e.g. {{secret: <key in the secret scope>, "
             "env: <ENVIRONMENT_VARIABLE>}, never its value"
         )
-    _check_keys(value, _SECRET_KEYS, path)
-    key = _text(value.get("secret"), f"{path}.secret")
-    env = _text(value.get("env"), f"{path}.env")
+    check_keys(value, _SECRET_KEYS, path)
+    key = as_text(value.get("secret"), f"{path}.secret")
+    env = as_text(value.get("env"), f"{path}.env")
     if not _ENV_NAME.fullmatch(env):
-        raise _fail(f"{path}.env", env, "is not an environment variable name (letters, digits, _)")
+        raise fail(f"{path}.env", env, "is not an environment variable name (letters, digits, _)")
     if value.get("scope", default_scope) is None:
         raise ConfigError(f"{path}.scope: missing (the Databricks secret scope: here or as alerts.secret_scope)")
-    scope = _text(value.get("scope", default_scope), f"{path}.scope")
+    scope = as_text(value.get("scope", default_scope), f"{path}.scope")
     return SecretRef(scope=scope, key=key, env=env, path=path)
 
 
 def _email_channel(raw: Any, default_scope: str | None) -> EmailChannel:
     path = "alerts.channels.email"
-    mapping = _mapping(raw, path)
-    _check_keys(mapping, _keys(EmailChannel), path)
-    security = _choice(mapping, "security", SMTP_SECURITY, path)
+    mapping = as_mapping(raw, path)
+    check_keys(mapping, _keys(EmailChannel), path)
+    security = choice(mapping, "security", SMTP_SECURITY, path)
     port = mapping.get("port", SMTP_DEFAULT_PORTS[security])
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise _fail(f"{path}.port", port, "is not a TCP port (1 to 65535)")
-    username = _text(mapping["username"], f"{path}.username") if "username" in mapping else None
+        raise fail(f"{path}.port", port, "is not a TCP port (1 to 65535)")
+    username = as_text(mapping["username"], f"{path}.username") if "username" in mapping else None
     password = _secret_ref(mapping["password"], f"{path}.password", default_scope) if "password" in mapping else None
     if (username is None) != (password is None):
         raise ConfigError(f"{path}: username and password go together")
     if password is not None and security == "none":
         raise ConfigError(f"{path}.security: 'none' would send the password in clear text (use starttls or ssl)")
     return EmailChannel(
-        host=_text(mapping.get("host"), f"{path}.host"),
+        host=as_text(mapping.get("host"), f"{path}.host"),
         port=port,
         security=security,
         sender=_sender(mapping.get("sender"), f"{path}.sender"),
@@ -255,8 +245,8 @@ def _email_channel(raw: Any, default_scope: str | None) -> EmailChannel:
 
 def _teams_channel(raw: Any, default_scope: str | None) -> TeamsChannel:
     path = "alerts.channels.teams"
-    mapping = _mapping(raw, path)
-    _check_keys(mapping, _keys(TeamsChannel), path)
+    mapping = as_mapping(raw, path)
+    check_keys(mapping, _keys(TeamsChannel), path)
     if "webhook" not in mapping:
         raise ConfigError(f"{path}.webhook: missing (where the webhook URL comes from: {{secret: ..., env: ...}})")
     return TeamsChannel(webhook=_secret_ref(mapping["webhook"], f"{path}.webhook", default_scope))
@@ -266,16 +256,16 @@ def _channel_names(value: Any, path: str, configured: tuple[str, ...]) -> tuple[
     names = _texts(value, path)
     for index, name in enumerate(names):
         if name not in ALERT_CHANNELS:
-            raise _fail(f"{path}[{index}]", name, f"is not a channel ({' | '.join(ALERT_CHANNELS)})")
+            raise fail(f"{path}[{index}]", name, f"is not a channel ({' | '.join(ALERT_CHANNELS)})")
         if name not in configured:
-            raise _fail(f"{path}[{index}]", name, "is not configured under alerts.channels")
+            raise fail(f"{path}[{index}]", name, "is not configured under alerts.channels")
     return tuple(dict.fromkeys(names))
 
 
 def _trigger_updates(raw: Any, path: str, record: type, configured: tuple[str, ...]) -> dict[str, Any]:
     """The validated keys of a trigger mapping (whole, or partial in an override), ready for ``replace``."""
-    mapping = _mapping({} if raw is None else raw, path)  # `digest:` with nothing after it: all defaults
-    _check_keys(mapping, _keys(record), path)
+    mapping = as_mapping({} if raw is None else raw, path)  # `digest:` with nothing after it: all defaults
+    check_keys(mapping, _keys(record), path)
     updates: dict[str, Any] = {}
     for key, value in mapping.items():
         key_path = f"{path}.{key}"
@@ -285,13 +275,13 @@ def _trigger_updates(raw: Any, path: str, record: type, configured: tuple[str, .
             statuses = _texts(value, key_path)
             for index, status in enumerate(statuses):
                 if status not in ALERT_STATUSES:
-                    raise _fail(f"{key_path}[{index}]", status, f"is not one of {' | '.join(ALERT_STATUSES)}")
+                    raise fail(f"{key_path}[{index}]", status, f"is not one of {' | '.join(ALERT_STATUSES)}")
             updates[key] = tuple(s for s in ALERT_STATUSES if s in statuses)
         elif key == "ignore_reasons":  # [] is allowed: an override can clear the filters it inherits
             codes = _texts(value, key_path, allow_empty=True)
             for index, code in enumerate(codes):
                 if code not in REASON_CODES:
-                    raise _fail(f"{key_path}[{index}]", code, f"is not a reason code ({', '.join(REASON_CODES)})")
+                    raise fail(f"{key_path}[{index}]", code, f"is not a reason code ({', '.join(REASON_CODES)})")
             updates[key] = codes
         elif key == "ignore_failure_types":
             updates[key] = _texts(value, key_path, allow_empty=True)
@@ -302,7 +292,7 @@ def _trigger_updates(raw: Any, path: str, record: type, configured: tuple[str, .
         elif key == "days":
             updates[key] = _whole(value, key_path, 1)
         elif key == "not_before":
-            updates[key] = _deadline(value, key_path)
+            updates[key] = time_of_day(value, key_path)
     return updates
 
 
@@ -311,8 +301,8 @@ def _triggers(
 ) -> tuple[DigestTrigger | None, ChangeTrigger | None, StreakTrigger | None]:
     if "triggers" not in mapping:  # no `triggers:` at all: every trigger with its defaults
         return DigestTrigger(configured), ChangeTrigger(configured), StreakTrigger(configured)
-    triggers = _mapping(mapping["triggers"], "alerts.triggers")
-    _check_keys(triggers, tuple(_TRIGGERS), "alerts.triggers")
+    triggers = as_mapping(mapping["triggers"], "alerts.triggers")
+    check_keys(triggers, tuple(_TRIGGERS), "alerts.triggers")
 
     def trigger(key: str) -> Any:
         if key not in triggers:
@@ -328,7 +318,7 @@ def _triggers(
 def _quiet_days(value: Any, path: str) -> tuple[tuple[int, ...], tuple[date, ...]]:
     problem = "is not a list of weekdays (mon ... sun) or dates (YYYY-MM-DD)"
     if not isinstance(value, list):
-        raise _fail(path, value, problem)
+        raise fail(path, value, problem)
     weekdays: set[int] = set()
     dates: set[date] = set()
     for index, item in enumerate(value):
@@ -340,15 +330,15 @@ def _quiet_days(value: Any, path: str) -> tuple[tuple[int, ...], tuple[date, ...
             try:
                 dates.add(date.fromisoformat(item.strip()))
             except ValueError:
-                raise _fail(f"{path}[{index}]", item, "is not a date YYYY-MM-DD") from None
+                raise fail(f"{path}[{index}]", item, "is not a date YYYY-MM-DD") from None
         else:
-            raise _fail(f"{path}[{index}]", item, "is not a weekday (mon ... sun) or a date (YYYY-MM-DD)")
+            raise fail(f"{path}[{index}]", item, "is not a weekday (mon ... sun) or a date (YYYY-MM-DD)")
     return tuple(sorted(weekdays)), tuple(sorted(dates))
 
 
 def _retry(value: Any) -> RetryPolicy:
-    mapping = _mapping(value, "alerts.retry")
-    _check_keys(mapping, _keys(RetryPolicy), "alerts.retry")
+    mapping = as_mapping(value, "alerts.retry")
+    check_keys(mapping, _keys(RetryPolicy), "alerts.retry")
     policy = RetryPolicy()
     if "attempts" in mapping:
         policy = replace(policy, attempts=_whole(mapping["attempts"], "alerts.retry.attempts", 1, 10))
@@ -365,7 +355,7 @@ def _override_rule(
     rule = inherited
     if "mute" in mapping:
         if not isinstance(mapping["mute"], bool):
-            raise _fail(f"{path}.mute", mapping["mute"], "is not true or false")
+            raise fail(f"{path}.mute", mapping["mute"], "is not true or false")
         rule = replace(rule, mute=mapping["mute"])
     if "recipients" in mapping:
         if "email" not in configured:
@@ -386,7 +376,7 @@ def _alert_overrides(
 ) -> tuple[dict[str, SubjectRule], dict[str, SubjectRule]]:
     """Rules per flow and per pipeline: defaults -> flow override -> pipeline override, as for the status rules."""
     if not isinstance(value, list):
-        raise _fail("alerts.overrides", value, "is not a list of overrides ({flow: ...} or {pipeline: ...})")
+        raise fail("alerts.overrides", value, "is not a list of overrides ({flow: ...} or {pipeline: ...})")
     known = {
         "flow": [*(flow.name for flow in flows), UNASSIGNED_FLOW],
         "pipeline": [p.name for flow in flows for p in flow.pipelines],
@@ -394,19 +384,19 @@ def _alert_overrides(
     entries: dict[str, dict[str, tuple[str, Mapping[str, Any]]]] = {"flow": {}, "pipeline": {}}
     for index, entry in enumerate(value):
         path = f"alerts.overrides[{index}]"
-        mapping = _mapping(entry, path)
-        _check_keys(mapping, _ALERT_OVERRIDE_KEYS, path)
+        mapping = as_mapping(entry, path)
+        check_keys(mapping, _ALERT_OVERRIDE_KEYS, path)
         targets = [key for key in ("flow", "pipeline") if key in mapping]
         if len(targets) != 1:
             raise ConfigError(f"{path}: give either flow or pipeline (what the override applies to)")
         kind = targets[0]
-        name = _text(mapping[kind], f"{path}.{kind}")
+        name = as_text(mapping[kind], f"{path}.{kind}")
         if name not in known[kind]:
             near = difflib.get_close_matches(name, known[kind], n=1)
             hint = f" (did you mean '{near[0]}'?)" if near else ""
-            raise _fail(f"{path}.{kind}", name, f"is not a configured {kind}{hint}")
+            raise fail(f"{path}.{kind}", name, f"is not a configured {kind}{hint}")
         if name in entries[kind]:
-            raise _fail(f"{path}.{kind}", name, f"already has an override at {entries[kind][name][0]}")
+            raise fail(f"{path}.{kind}", name, f"already has an override at {entries[kind][name][0]}")
         entries[kind][name] = (path, mapping)
     flow_rules: dict[str, SubjectRule] = {}
     for name, (path, mapping) in entries["flow"].items():
@@ -424,11 +414,11 @@ def _alert_overrides(
 def parse_alerts(raw: Any, flows: tuple[Flow, ...]) -> AlertsConfig | None:
     if raw is None:  # `alerts:` left empty, like no section: nothing is sent
         return None
-    mapping = _mapping(raw, "alerts")
-    _check_keys(mapping, _ALERTS_KEYS, "alerts")
-    scope = _text(mapping["secret_scope"], "alerts.secret_scope") if "secret_scope" in mapping else None
-    channels = _mapping(mapping.get("channels") or {}, "alerts.channels")
-    _check_keys(channels, ALERT_CHANNELS, "alerts.channels")
+    mapping = as_mapping(raw, "alerts")
+    check_keys(mapping, _ALERTS_KEYS, "alerts")
+    scope = as_text(mapping["secret_scope"], "alerts.secret_scope") if "secret_scope" in mapping else None
+    channels = as_mapping(mapping.get("channels") or {}, "alerts.channels")
+    check_keys(channels, ALERT_CHANNELS, "alerts.channels")
     email = _email_channel(channels["email"], scope) if "email" in channels else None
     teams = _teams_channel(channels["teams"], scope) if "teams" in channels else None
     configured = tuple(name for name, channel in (("email", email), ("teams", teams)) if channel is not None)
@@ -438,9 +428,9 @@ def parse_alerts(raw: Any, flows: tuple[Flow, ...]) -> AlertsConfig | None:
     quiet_weekdays, quiet_dates = _quiet_days(mapping.get("quiet_days", []), "alerts.quiet_days")
     report_url = None
     if "report_url" in mapping:
-        report_url = _text(mapping["report_url"], "alerts.report_url")
+        report_url = as_text(mapping["report_url"], "alerts.report_url")
         if not re.fullmatch(r"https?://[^\s]+", report_url):
-            raise _fail("alerts.report_url", report_url, "is not an http(s) URL")
+            raise fail("alerts.report_url", report_url, "is not an http(s) URL")
     return AlertsConfig(
         email=email,
         teams=teams,

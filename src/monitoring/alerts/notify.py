@@ -31,6 +31,7 @@ from pyspark.sql import functions as F
 
 from monitoring.alerts.channels import Sleep, deliver, open_channels
 from monitoring.alerts.config import AlertsConfig, default_alerts
+from monitoring.alerts.messages import plain_text
 from monitoring.alerts.plan import (
     DIGEST,
     FAILED,
@@ -44,7 +45,6 @@ from monitoring.alerts.plan import (
     digest_title,
     plan_alerts,
 )
-from monitoring.alerts.render import plain_text
 from monitoring.alerts.secrets import Secret, SecretSource, mask, secret_source
 from monitoring.config import Config
 from monitoring.factory.drift import DriftFinding, drift_of_date

@@ -27,7 +27,7 @@ from monitoring.alerts.config import AlertsConfig, ChangeTrigger, StreakTrigger
 from monitoring.config import WEEKDAYS
 from monitoring.factory.drift import DriftFinding
 from monitoring.gold import FlowDay, PipelineDay
-from monitoring.rules import KO, OK, PENDING, STATUS_SEVERITY, WARNING
+from monitoring.vocabulary import KO, OK, PENDING, STATUS_SEVERITY, WARNING
 
 DIGEST, ON_CHANGE, STREAK = "digest", "on_change", "streak"  # triggers
 RECOVERED, STREAK_EVENT, DIGEST_EVENT = "RECOVERED", "STREAK", "DIGEST"  # events, besides KO and WARNING

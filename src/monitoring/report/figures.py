@@ -11,7 +11,7 @@ from monitoring.gold import PipelineDay, status_color
 from monitoring.report.layout import Layout
 from monitoring.report.loading import KpiRow, ReportData
 from monitoring.report.text import NO_STATUS_COLOR, esc, hms, percent, short_date
-from monitoring.rules import OK, STATUS_SEVERITY
+from monitoring.vocabulary import OK, STATUS_SEVERITY
 
 if TYPE_CHECKING:
     pass

@@ -37,7 +37,7 @@ from monitoring.report.text import (
     signed_points,
     utc_text,
 )
-from monitoring.rules import KO, OK, PENDING, STATUS_COLORS, STATUS_SEVERITY, WARNING
+from monitoring.vocabulary import KO, OK, PENDING, STATUS_COLORS, STATUS_SEVERITY, WARNING
 
 # --- what the templates read besides the rows ----------------------------------------------------------
 

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from monitoring.rules import REASONS, STATUS_COLORS, STATUS_SEVERITY
+from monitoring.vocabulary import REASONS, STATUS_COLORS, STATUS_SEVERITY
 
 if TYPE_CHECKING:
     pass

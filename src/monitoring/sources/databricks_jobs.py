@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from databricks.sdk import WorkspaceClient
@@ -41,17 +41,11 @@ from databricks.sdk.service.jobs import (
     TerminationTypeType,
 )
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import types as T
 
-from monitoring.rules import CANCELLED, FAILED, IN_PROGRESS, QUEUED, SUCCEEDED
-from monitoring.sources import RAW_EVENT_COLUMNS
+from monitoring.epoch import EPOCH
+from monitoring.sources.raw_events import RAW_EVENT_SCHEMA
+from monitoring.vocabulary import CANCELLED, FAILED, IN_PROGRESS, QUEUED, SUCCEEDED
 
-_TIMESTAMP_COLUMNS = frozenset({"start_time", "end_time", "event_time"})
-RAW_EVENT_SCHEMA = T.StructType(
-    [T.StructField(c, T.TimestampType() if c in _TIMESTAMP_COLUMNS else T.StringType()) for c in RAW_EVENT_COLUMNS]
-)
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PAGE_SIZE = 20  # the service's default; its documented maximum (25) is not worth the risk of a 400
 
 # Life-cycle states that decide on their own. TERMINATED is not here: its result decides.

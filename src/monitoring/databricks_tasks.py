@@ -12,9 +12,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from monitoring.cli import EXIT_USAGE, STEPS
+from monitoring.cli import EXIT_USAGE
 from monitoring.cli import main as cli_main
 from monitoring.config import load_config
+from monitoring.steps import STEPS
 
 if TYPE_CHECKING:  # pyspark only when a notebook asks for the summary
     from pyspark.sql import DataFrame
@@ -135,8 +136,8 @@ def night_summary(storage: Storage) -> dict[str, DataFrame]:
     """
     from pyspark.sql import functions as F
 
-    from monitoring.rules import KO, WARNING
     from monitoring.tables import FLOW_DAILY_STATUS, PIPELINE_DAILY_STATUS, QUARANTINE
+    from monitoring.vocabulary import KO, WARNING
 
     def latest(table: TableSpec, stamp: str) -> DataFrame:
         rows = storage.read(table)

@@ -14,10 +14,10 @@ from chispa import assert_df_equality
 
 from monitoring.cli import main
 from monitoring.config import StorageConfig, load_config
-from monitoring.job import DateRange, run_job
-from monitoring.rules import REASON_CODES
+from monitoring.nightly import DateRange, run_job
 from monitoring.storage import POWER_BI_PROPERTIES, Storage
 from monitoring.tables import ALL_TABLES, FLOW_DAILY_STATUS, PIPELINE_DAILY_STATUS, PIPELINE_RUNS
+from monitoring.vocabulary import REASON_CODES
 from support import FIXTURES, REPO
 
 EXAMPLE = str(REPO / "config" / "monitoring.example.yml")

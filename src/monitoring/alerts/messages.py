@@ -9,7 +9,7 @@ Every name, reason, detail and error text here comes from logs or from the YAML,
 - in headers (the e-mail subject) line breaks are removed, so text cannot add a header.
 
 The HTML is e-mail-safe: table layout, inline styles only, no script, no external image or stylesheet,
-colours from :data:`monitoring.rules.STATUS_COLORS`.
+colours from :data:`monitoring.vocabulary.STATUS_COLORS`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from monitoring.alerts.plan import (
     PipelineLine,
 )
 from monitoring.gold import reason_codes, status_color
-from monitoring.rules import KO, OK, PENDING, STATUS_COLORS, WARNING
+from monitoring.vocabulary import KO, OK, PENDING, STATUS_COLORS, WARNING
 
 ERROR_CHARS_EMAIL = 600
 ERROR_CHARS_CARD = 300

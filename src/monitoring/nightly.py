@@ -32,6 +32,8 @@ from monitoring.coverage import (
 from monitoring.evaluate import Evaluation, daily_statuses, with_business_date
 from monitoring.ingest import IngestReport, ingest
 from monitoring.kpi import KpiWindow, flow_kpis, in_window, pipeline_kpis
+from monitoring.sources.formats import source_format
+from monitoring.steps import STEPS
 from monitoring.storage import ConcurrentRunError, Storage, commit_conflict
 from monitoring.tables import (
     FLOW_DAILY_STATUS,
@@ -53,9 +55,6 @@ class DateRange:
     @staticmethod
     def ending(last: date, lookback_days: int) -> DateRange:
         return DateRange(last - timedelta(days=lookback_days), last)
-
-
-STEPS = ("ingest", "evaluate")
 
 
 @dataclass(frozen=True)
@@ -80,14 +79,15 @@ def ingest_new_logs(
     full_scan: bool = False,
     requested: DateRange | None = None,
 ) -> IngestReport:
-    if config.source.format == "databricks_jobs":
+    lists_files = source_format(config.source.format).lists_files
+    if not lists_files:
         progress(f"Listing Databricks job runs of the last {config.source.lookback_hours} hours and those still open")
     else:
         progress(f"Reading new log files under {config.source.path} ({config.source.format})")
     report = ingest(spark, storage, config, now, full_scan, (requested.first, requested.last) if requested else None)
     origin = (
         "the Jobs API"
-        if config.source.format == "databricks_jobs"
+        if not lists_files
         else (f"{report.files_read} new or grown file(s) of {report.files_listed} listed")
     )
     progress(
