@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
 from monitoring.cli import main
 from monitoring.config import ConfigError, clock_moment, day_span
-from monitoring.evaluate import clock_moment_utc, local_wall_clock_to_utc, span_date
+from monitoring.evaluate import (
+    clock_moment_utc,
+    earliest_business_date,
+    local_wall_clock_to_utc,
+    span_date,
+    with_business_date,
+)
 from monitoring.ingest import latest_run_states, with_quarantine_reason
 from monitoring.sources.raw_events import read_raw_events
 from monitoring.tables import PIPELINE_RUNS
@@ -448,3 +456,40 @@ def test_validate_config_warns_about_a_pipeline_that_can_never_reach_min_samples
     assert err.count("warning:") == 1
     assert "flows[0].pipelines[0]: cube (monthly:1) counts at most 120 day(s)" in err
     assert "fewer than min_samples (200)" in err
+
+
+# --- the first business date with a run, without dating every run ---------------------------------------------
+
+
+@st.composite
+def linked_runs(draw: st.DrawFn) -> list[tuple]:
+    """Runs of three pipelines (days starting at 22:00 the evening before, at midnight, at 06:00) over three days,
+    each maybe a rerun in the group of an earlier run or a child invoked by one: as in ADF, a run hangs on runs
+    that started before it (a group's earliest run, the run that invoked it)."""
+    minutes = sorted(draw(st.lists(st.integers(0, 3 * 24 * 4), min_size=1, max_size=8)))
+    rows: list[tuple] = []
+    for index, quarter in enumerate(minutes):
+        pipeline = draw(st.sampled_from(["evening_extract", "midnight_load", "morning_report"]))
+        start = datetime(2025, 4, 7, 20) + timedelta(minutes=15 * quarter)
+        link = draw(st.sampled_from(["none", "group", "invoked"])) if rows else "none"
+        target = rows[draw(st.integers(0, len(rows) - 1))] if link != "none" else None
+        group = target[6] if target and link == "group" else f"group-{index}"
+        invoked_by = target[5] if target and link == "invoked" else None
+        end = start + timedelta(minutes=5)
+        rows.append((pipeline, "Succeeded", f"{start}", f"{end}", None, f"r{index}", group, invoked_by))
+    return rows
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=linked_runs())
+def test_the_earliest_business_date_is_the_earliest_of_the_runs_dates(spark, rows):
+    cfg = config(
+        [
+            {"name": "Evening", "day_starts_at": "-02:00", "pipelines": ["evening_extract"]},
+            {"name": "Midnight", "pipelines": ["midnight_load"]},
+            {"name": "Morning", "day_starts_at": "06:00", "pipelines": ["morning_report"]},
+        ]
+    )
+    data = runs(spark, rows)
+    expected = with_business_date(data, cfg).agg(F.min("business_date")).first()[0]
+    assert earliest_business_date(data, cfg).first()[0] == expected

@@ -7,6 +7,7 @@ all pipelines at once: no per-pipeline loop, no UDF, no collect of run-level dat
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
@@ -195,20 +196,36 @@ def span_date(start_time: Column, day_starts_at: Column, timezone: str) -> Colum
 _LINK_ROUNDS = 4
 
 
-def with_run_dates(runs: DataFrame, config: Config) -> DataFrame:
-    """``business_date`` as :func:`with_business_date`, plus ``span_date``: the date whose span holds the
-    run's own start (the flow's start-end span counts only the runs whose two dates agree)."""
-    spark = runs.sparkSession
-    offsets = spark.createDataFrame(
+def with_span_date(runs: DataFrame, config: Config) -> DataFrame:
+    """``runs`` with ``span_date``: the business date whose span holds each run's start, with its pipeline's
+    ``day_starts_at`` (the defaults' for a pipeline in no flow)."""
+    offsets = runs.sparkSession.createDataFrame(
         [(p.name, p.day_starts_at) for p in config.pipelines], "_pipeline string, _day_starts_at int"
     )
-    has_invoker = "invoked_by_run_id" in runs.columns  # a silver table from before the column: no links
-    dated = (
+    return (
         runs.join(F.broadcast(offsets), F.col("pipeline_name") == F.col("_pipeline"), "left")
         .withColumn("_day_starts_at", F.coalesce("_day_starts_at", F.lit(config.defaults.day_starts_at)))
         .withColumn("span_date", span_date(F.col("start_time"), F.col("_day_starts_at"), config.timezone))
         .drop("_pipeline", "_day_starts_at")
     )
+
+
+def earliest_business_date(runs: DataFrame, config: Config) -> DataFrame:
+    """One row, ``business_date``: the earliest business date any of ``runs`` counts for (null without runs).
+
+    A run counts for its own span's date or for that of a run it hangs on (its group's earliest run, the run that
+    invoked it), which started before it: so the earliest is the earliest span date, that of a pipeline's first
+    start. One aggregation per pipeline, not the dating of every run.
+    """
+    firsts = runs.groupBy("pipeline_name").agg(F.min("start_time").alias("start_time"))
+    return with_span_date(firsts, config).agg(F.min("span_date").alias("business_date"))
+
+
+def with_run_dates(runs: DataFrame, config: Config) -> DataFrame:
+    """``business_date`` as :func:`with_business_date`, plus ``span_date``: the date whose span holds the
+    run's own start (the flow's start-end span counts only the runs whose two dates agree)."""
+    has_invoker = "invoked_by_run_id" in runs.columns  # a silver table from before the column: no links
+    dated = with_span_date(runs, config)
     group = Window.partitionBy("run_group_id").orderBy("start_time", "run_id")
     group_first = F.when(F.col("run_group_id").isNotNull(), F.first("run_id").over(group))
     invokers = dated.select(F.col("run_id").alias("_invoker"))
@@ -333,14 +350,17 @@ def baseline_ordinals(spark: SparkSession, calendars: set[str], first: date, las
     return spark.createDataFrame(rows, "baseline_calendar string, business_date date, day_ordinal int, counted boolean")
 
 
-def with_duration_baseline(daily: DataFrame, history: DataFrame, ordinals: DataFrame, widest: int) -> DataFrame:
+def with_duration_baseline(
+    daily: DataFrame, history: DataFrame, ordinals: DataFrame, baseline_days: Collection[int]
+) -> DataFrame:
     """``baseline_duration_seconds``: median duration of the successful final runs on the previous
     ``baseline_days`` days the pipeline's schedule expects (``baseline_calendar``), when there are at least
     ``min_samples`` of them.
 
     ``daily``: the evaluated rows, with the rule columns. ``history``: (pipeline_name, business_date,
     last_run_status, duration_seconds) of the stored days before them. ``ordinals``: :func:`baseline_ordinals`
-    over both. ``widest``: the largest ``baseline_days``.
+    over both. ``baseline_days``: every value the pipelines' rules use (a window frame's bounds are literals: one
+    frame per value, and most configs have one or two).
     """
     sample_columns = ["pipeline_name", "business_date", "last_run_status", "duration_seconds"]
     rules = daily.select("pipeline_name", "baseline_calendar", "baseline_days", "min_samples").distinct()
@@ -349,15 +369,12 @@ def with_duration_baseline(daily: DataFrame, history: DataFrame, ordinals: DataF
     )
     rows = daily.withColumn("_evaluated", F.lit(True)).unionByName(past, allowMissingColumns=True)
     rows = rows.join(F.broadcast(ordinals), ["baseline_calendar", "business_date"], "left")
-    history_window = Window.partitionBy("pipeline_name").orderBy("day_ordinal").rangeBetween(-widest, -1)
-    sample = F.when(
-        F.col("counted") & (F.col("last_run_status") == SUCCEEDED),
-        F.struct(F.col("day_ordinal").alias("n"), F.col("duration_seconds").alias("s")),
-    )
-    in_window = F.filter(
-        F.collect_list(sample).over(history_window), lambda x: x["n"] >= F.col("day_ordinal") - F.col("baseline_days")
-    )
-    durations = F.transform(in_window, lambda x: x["s"])
+    sample = F.when(F.col("counted") & (F.col("last_run_status") == SUCCEEDED), F.col("duration_seconds"))
+    by_ordinal = Window.partitionBy("pipeline_name").orderBy("day_ordinal")
+    durations = F.lit(None)
+    for days in sorted(set(baseline_days)):
+        previous_days = F.collect_list(sample).over(by_ordinal.rangeBetween(-days, -1))
+        durations = F.when(F.col("baseline_days") == days, previous_days).otherwise(durations)
     return (
         rows.withColumn(
             "baseline_duration_seconds", F.when(F.size(durations) >= F.col("min_samples"), median(durations))
@@ -574,8 +591,8 @@ def carried_streaks(stored: DataFrame, key: str, first: date) -> DataFrame:
 RERUN_REACH_DAYS = 7  # a rerun started up to this many days after its group's earliest run counts for that run's date
 
 
-def baseline_days_widest(config: Config) -> int:
-    return max(p.duration.baseline_days for p in (*config.pipelines, config.defaults))
+def baseline_days_values(config: Config) -> set[int]:
+    return {p.duration.baseline_days for p in (*config.pipelines, config.defaults)}
 
 
 def baseline_history(stored_status: DataFrame, config: Config, first: date, last: date) -> tuple[DataFrame, DataFrame]:
@@ -626,7 +643,7 @@ def pipeline_status(
     dated = with_run_dates(around, config).where(F.col("business_date").between(F.lit(ev.first), F.lit(ev.last)))
     daily = with_rules(final_runs(dated), catalog, config)
     daily = with_duration_baseline(
-        daily, *baseline_history(stored_status, config, ev.first, ev.last), baseline_days_widest(config)
+        daily, *baseline_history(stored_status, config, ev.first, ev.last), baseline_days_values(config)
     ).localCheckpoint()  # pipelines x days, small: see the snapshot below
     days = (
         expected_days(catalog, ev.first, ev.last)

@@ -321,9 +321,12 @@ def _files_named(paths: list[str], source: str) -> str:
     return f"{shown} and {len(paths) - 5} other file(s)" if len(paths) > 5 else shown
 
 
-def checked_classification(classified: DataFrame, batch: Batch, source: str) -> dict[str, int]:
-    """Rows per kind (blank, kept, quarantined), after checking they account for every raw record read."""
-    counts = {row.kind: row["count"] for row in classified.groupBy("kind").count().collect()}
+def checked_classification(classified: DataFrame, batch: Batch, source: str) -> tuple[dict[str, int], int]:
+    """Rows per kind (blank, kept, quarantined), after checking they account for every raw record read; and the
+    distinct run ids of the kept rows (for :func:`checked_runs`), counted by the same pass over the lines."""
+    per_kind = classified.groupBy("kind").agg(F.count("*").alias("rows"), F.count_distinct("run_id").alias("ids"))
+    found = {row.kind: row for row in per_kind.collect()}
+    counts = {kind: row.rows for kind, row in found.items()}
     records = batch.records.total()
     if sum(counts.values()) != records:
         raise ReconciliationError(
@@ -331,13 +334,12 @@ def checked_classification(classified: DataFrame, batch: Batch, source: str) -> 
             f"{sum(counts.values())} classified ({counts.get('kept', 0)} kept, {counts.get('quarantined', 0)} "
             f"quarantined, {counts.get('blank', 0)} blank)"
         )
-    return counts
+    return counts, found["kept"].ids if "kept" in found else 0
 
 
-def checked_runs(runs: DataFrame, classified: DataFrame, source: str) -> int:
+def checked_runs(runs: DataFrame, kept_ids: int, source: str) -> int:
     """The batch's run count, after checking there is one row per run id of the kept records."""
     found = runs.agg(F.count("*").alias("rows"), F.count_distinct("run_id").alias("ids")).first()
-    kept_ids = classified.where("kind = 'kept'").agg(F.count_distinct("run_id")).first()[0]
     if not found.rows == found.ids == kept_ids:
         raise ReconciliationError(
             f"ingestion of {source}: {kept_ids} run id(s) in the kept records, but {found.rows} row(s) for "
@@ -382,6 +384,7 @@ class Classified:
 
     lines: DataFrame  # classified_lines() of the batch, cached: unpersist() when done
     counts: dict[str, int]  # lines per kind (blank, kept, quarantined)
+    kept_run_ids: int  # distinct run ids of the kept lines
 
 
 def classify(batch: Batch, source: str) -> Classified:
@@ -390,7 +393,7 @@ def classify(batch: Batch, source: str) -> Classified:
     persisted read would be matched by plan, stale, by the next night's in the same session."""
     assert batch.raw_events is not None
     lines = classified_lines(batch.raw_events).persist(StorageLevel.MEMORY_AND_DISK)
-    return Classified(lines, checked_classification(lines, batch, source))
+    return Classified(lines, *checked_classification(lines, batch, source))
 
 
 def latest_runs(classified: Classified, now: datetime) -> DataFrame:
@@ -453,7 +456,7 @@ def ingest(
     classified = classify(batch, source)
     try:
         runs = latest_runs(classified, now)
-        runs_in_batch = checked_runs(runs, classified.lines, source)
+        runs_in_batch = checked_runs(runs, classified.kept_run_ids, source)
         store_runs(storage, config, runs, now)
         ingested_at = F.lit(now).cast(T.TimestampType())
         if quarantine_changes(storage, classified, batch.reread_files):

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from pyspark.sql import DataFrame, Row, SparkSession
@@ -29,7 +30,7 @@ from monitoring.coverage import (
     replace_owed,
     settle_owed,
 )
-from monitoring.evaluate import Evaluation, daily_statuses, with_business_date
+from monitoring.evaluate import Evaluation, daily_statuses, earliest_business_date
 from monitoring.ingest import IngestReport, ingest
 from monitoring.kpi import KpiWindow, flow_kpis, in_window, pipeline_kpis
 from monitoring.sources.formats import source_format
@@ -61,9 +62,25 @@ class DateRange:
 class JobResult:
     ingest: IngestReport | None  # None when the step was not asked for
     evaluation: Evaluation | None
-    pipeline_rows: list[Row]  # gold rows of the evaluated range (pipelines x days: small)
+    pipeline_rows: list[Row]  # gold rows of the range's last ROWS_RETURNED_DAYS days (what the summary shows)
     flow_rows: list[Row]
     seconds: float
+    status_counts: dict[str, int]  # pipeline-days per status over the whole evaluated range
+
+
+# The summary shows a month: a rebuild of years returns that, not years of rows to the driver.
+ROWS_RETURNED_DAYS = 31
+
+
+class EvaluatedRows(NamedTuple):
+    """What an evaluation returns to the driver: small whatever the range."""
+
+    pipeline_rows: list[Row]  # the range's last ROWS_RETURNED_DAYS days
+    flow_rows: list[Row]
+    status_counts: dict[str, int]  # pipeline-days per status over the whole range
+
+
+NOTHING_EVALUATED = EvaluatedRows([], [], {})
 
 
 def local_today(config: Config, now: datetime) -> date:
@@ -99,8 +116,9 @@ def ingest_new_logs(
 
 def evaluate_dates(
     spark: SparkSession, storage: Storage, config: Config, evaluation: Evaluation, progress: Progress
-) -> tuple[list[Row], list[Row], DataFrame]:
-    """Evaluate the range and replace it in the gold tables; returns the rows written and the dates left pending."""
+) -> tuple[EvaluatedRows, DataFrame]:
+    """Evaluate the range and replace it in the gold tables; returns what the driver shows and the dates left
+    pending."""
     progress(
         f"Evaluating business dates {evaluation.first} to {evaluation.last} "
         f"(as of {evaluation.as_of:%Y-%m-%d %H:%M} UTC)"
@@ -122,12 +140,16 @@ def evaluate_dates(
     checkpoint("flow_status_written")
     refresh_kpis(storage, evaluation, statuses.pipelines, flows, progress)
     checkpoint("kpis_written")
+    shown = F.col("business_date") > F.lit(evaluation.last - timedelta(days=ROWS_RETURNED_DAYS))
     order = ["business_date", "flow"]
-    return (
-        statuses.pipelines.orderBy(*order, F.col("execution_order").asc_nulls_last(), "pipeline_name").collect(),
-        flows.orderBy(*order).collect(),
-        pending,
+    rows = EvaluatedRows(
+        statuses.pipelines.where(shown)
+        .orderBy(*order, F.col("execution_order").asc_nulls_last(), "pipeline_name")
+        .collect(),
+        flows.where(shown).orderBy(*order).collect(),
+        {row.status: row["count"] for row in statuses.pipelines.groupBy("status").count().collect()},
     )
+    return rows, pending
 
 
 def refresh_kpis(
@@ -164,7 +186,7 @@ def first_run_date(storage: Storage, config: Config, window_first: date, all_his
     before_window = datetime.combine(window_first - timedelta(days=2), datetime.min.time(), UTC)
     if not all_history and runs.where(F.col("start_time") < F.lit(before_window)).limit(1).count():
         return None
-    return with_business_date(runs, config).agg(F.min("business_date")).first()[0]
+    return earliest_business_date(runs, config).first()[0]
 
 
 def nightly_range(storage: Storage, config: Config, window: DateRange, owed: Owed, progress: Progress) -> DateRange:
@@ -221,7 +243,7 @@ def evaluate_and_settle(
     now: datetime,
     nightly: bool,
     progress: Progress,
-) -> tuple[Evaluation, list[Row], list[Row]]:
+) -> tuple[Evaluation, EvaluatedRows]:
     """Evaluate ``dates`` (the nightly run: and everything owed), then settle what is owed. The nightly run deletes
     what it worked off and records the dates it left pending and the day it reached, in one commit; a run of
     explicit dates records its pending dates and leaves the later dates to the next night."""
@@ -235,7 +257,7 @@ def evaluate_and_settle(
         in_progress = owed_row(spark, dates.first, EXPLICIT_DATES, detail, now)
         record_owed(storage, in_progress)
     evaluation = Evaluation(dates.first, dates.last, as_of, now, config.timezone)
-    pipeline_rows, flow_rows, pending = evaluate_dates(spark, storage, config, evaluation, progress)
+    rows, pending = evaluate_dates(spark, storage, config, evaluation, progress)
     still_owed = owed_by_pending(pending, now)
     day_after = dates.last + timedelta(days=1)
     if owed is not None:
@@ -246,7 +268,7 @@ def evaluate_and_settle(
             detail = f"dates {dates.first} to {dates.last} evaluated on request"
             still_owed = still_owed.unionByName(owed_row(spark, day_after, AFTER_EXPLICIT_DATES, detail, now))
         replace_owed(storage, in_progress, still_owed)
-    return evaluation, pipeline_rows, flow_rows
+    return evaluation, rows
 
 
 def _run_steps(
@@ -272,13 +294,12 @@ def _run_steps(
             fetch_configured_factory(config, now, progress)
         report = ingest_new_logs(spark, storage, config, now, progress, full_scan, None if catch_up else dates)
     checkpoint("ingested")
-    evaluation, pipeline_rows, flow_rows = None, [], []
+    evaluation, rows = None, NOTHING_EVALUATED
     if "evaluate" in steps:
-        evaluation, pipeline_rows, flow_rows = evaluate_and_settle(
-            spark, storage, config, dates, as_of, now, catch_up, progress
-        )
+        evaluation, rows = evaluate_and_settle(spark, storage, config, dates, as_of, now, catch_up, progress)
         if config.source.factory:  # after the statuses: a factory that cannot be read fails the night, loudly, last
             from monitoring.factory.drift import write_config_drift
 
             write_config_drift(spark, storage, config, local_today(config, now), now, progress)
-    return JobResult(report, evaluation, pipeline_rows, flow_rows, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    return JobResult(report, evaluation, rows.pipeline_rows, rows.flow_rows, seconds, rows.status_counts)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,7 +11,7 @@ from rich.text import Text
 
 from monitoring.config import Config
 from monitoring.coverage import CoverageStatus
-from monitoring.nightly import JobResult
+from monitoring.nightly import ROWS_RETURNED_DAYS, JobResult
 from monitoring.vocabulary import KO, OK, PENDING, STATUS_COLORS, STATUS_SEVERITY, WARNING
 
 
@@ -70,7 +69,13 @@ def problems(result: JobResult, limit: int = 40) -> Table:
     """KO and WARNING pipelines, worst and newest first, with the error text."""
     rows = [r for r in result.pipeline_rows if r.status in (KO, WARNING)]
     rows.sort(key=lambda r: (STATUS_SEVERITY[r.status], -r.business_date.toordinal(), r.flow, r.pipeline_name))
-    table = Table(title=f"Pipelines KO or WARNING ({len(rows)})", title_justify="left")
+    evaluated = result.evaluation
+    recent = (
+        f" in the last {ROWS_RETURNED_DAYS} days"
+        if evaluated and (evaluated.last - evaluated.first).days >= ROWS_RETURNED_DAYS
+        else ""
+    )
+    table = Table(title=f"Pipelines KO or WARNING{recent} ({len(rows)})", title_justify="left")
     for name in ("date", "flow", "pipeline", "status", "reason", "since", "detail / error"):
         table.add_column(name, overflow="fold")
     for row in rows[:limit]:
@@ -121,7 +126,7 @@ def print_coverage(status: CoverageStatus, config: Config, console: Console) -> 
 
 def print_summary(result: JobResult, console: Console) -> None:
     if result.evaluation is not None:
-        counts = Counter(row.status for row in result.pipeline_rows)
+        counts = result.status_counts
         console.print(flows_by_day(result))
         console.print(latest_day_detail(result))
         console.print(problems(result))
