@@ -26,6 +26,8 @@ from support import config as flow_config
 from support import evaluate, runs
 
 pytestmark = pytest.mark.slow
+# Each of these runs several nights and a rebuild to compare with (a minute or two each on 2 cores): make test-heavy.
+MULTI_NIGHT = pytest.mark.heavy
 
 PARIS = ZoneInfo("Europe/Paris")
 STATUS_TABLES = (PIPELINE_DAILY_STATUS, FLOW_DAILY_STATUS, FLOW_KPI, PIPELINE_KPI)
@@ -86,6 +88,7 @@ def assert_equals_rebuild(spark: SparkSession, config: Config, now: datetime, tm
         )
 
 
+@MULTI_NIGHT
 def test_a_backfill_reads_blobs_restored_into_old_folders(spark, tmp_path):
     config = make_config(tmp_path)
     days = [D + timedelta(days=n) for n in range(10)]
@@ -105,6 +108,7 @@ def test_a_backfill_reads_blobs_restored_into_old_folders(spark, tmp_path):
     assert_equals_rebuild(spark, config, next_night, tmp_path)
 
 
+@MULTI_NIGHT
 def test_a_week_without_the_job_catches_up_by_itself_and_status_says_so(spark, tmp_path):
     config = make_config(tmp_path)
     logs = tmp_path / "logs"
@@ -130,6 +134,7 @@ def test_a_week_without_the_job_catches_up_by_itself_and_status_says_so(spark, t
     assert_equals_rebuild(spark, config, now, tmp_path)
 
 
+@MULTI_NIGHT
 def test_a_pending_row_is_decided_when_due_even_without_new_logs(spark, tmp_path):
     config = make_config(tmp_path)
     write_runs(tmp_path / "logs", [nightly_run(p, D - timedelta(days=1)) for p in ("extract", "load")])
@@ -143,6 +148,7 @@ def test_a_pending_row_is_decided_when_due_even_without_new_logs(spark, tmp_path
     assert_equals_rebuild(spark, config, now, tmp_path)
 
 
+@MULTI_NIGHT
 def test_a_late_failure_read_by_a_date_run_is_evaluated_by_the_next_night(spark, tmp_path):
     config = make_config(tmp_path)
     logs = tmp_path / "logs"
@@ -162,6 +168,7 @@ def test_a_late_failure_read_by_a_date_run_is_evaluated_by_the_next_night(spark,
     assert_equals_rebuild(spark, config, now, tmp_path)
 
 
+@MULTI_NIGHT
 def test_a_night_killed_between_its_two_gold_commits_heals_the_next_night(spark, tmp_path, monkeypatch):
     config = make_config(tmp_path)
     logs = tmp_path / "logs"
@@ -187,6 +194,7 @@ def test_a_night_killed_between_its_two_gold_commits_heals_the_next_night(spark,
     assert_equals_rebuild(spark, config, now, tmp_path)
 
 
+@MULTI_NIGHT
 def test_the_first_night_evaluates_all_history(spark, tmp_path):
     config = make_config(tmp_path, [{"name": "Yearly", "pipelines": [{"name": "archive", "schedule": "on_demand"}]}])
     first = D - timedelta(days=450)
@@ -254,6 +262,7 @@ def test_a_merge_that_keeps_an_older_state_fails_the_night(spark, tmp_path, monk
 # --- databricks_jobs: a run longer than the lookback ------------------------------------------------------------
 
 
+@MULTI_NIGHT
 def test_a_job_run_longer_than_the_lookback_gets_its_final_state(spark, tmp_path, monkeypatch):
     from databricks.sdk.service.jobs import RunLifeCycleState, RunResultState
 
