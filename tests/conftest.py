@@ -26,7 +26,13 @@ DEMO_NOW = datetime(2026, 3, 18, 6, 30, tzinfo=UTC)  # fixed, so the demo's inci
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With SPARK_REMOTE set (make test-connect), a test marked classic_only is skipped with the reason it gives."""
+    """Groups for ``make test``'s two workers (``--dist loadgroup``): a file's tests run on one worker, so its
+    module fixtures are built once, and the files that read the demo lakehouse share a worker, so it is generated
+    once. With SPARK_REMOTE set (make test-connect), a test marked classic_only is skipped with the reason it gives.
+    """
+    demo_files = {item.path for item in items if "demo_lakehouse" in getattr(item, "fixturenames", ())}
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group("demo_lakehouse" if item.path in demo_files else item.path.name))
     if not os.environ.get("SPARK_REMOTE"):
         return
     for item in items:

@@ -193,6 +193,7 @@ def test_task_arguments_are_checked():
     assert task_main(["ingest", "--colour=red"]) == 2
 
 
+@pytest.mark.heavy  # two task runs, a night each
 def test_tasks_run_locally_with_the_bundle_arguments(spark, tmp_path):
     """The job's tasks, with its parameters, against the local session catalog instead of Unity Catalog."""
     values = {

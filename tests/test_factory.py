@@ -422,7 +422,7 @@ def test_source_fetch_needs_a_live_factory_and_saved_responses():
     for source, problem in [
         ({"format": "adf_rest_api", "path": "./runs", "factory": live, "fetch": "yes"}, "is not true or false"),
         ({"format": "adf_rest_api", "path": "./runs", "factory": str(GIT), "fetch": True}, "a live source.factory"),
-        ({"format": "adf_diagnostic", "path": "./logs", "factory": live, "fetch": True}, "format adf_rest_api"),
+        ({"format": "adf_diagnostic", "path": "./logs", "factory": live, "fetch": True}, "format 'adf_rest_api'"),
     ]:
         document["source"] = source
         with pytest.raises(ValueError, match=rf"^source\.fetch: .*{problem}"):

@@ -81,6 +81,7 @@ def test_every_widget_the_job_sets_is_defined_and_every_defined_one_is_set(task)
     assert "# MAGIC %pip install --quiet {wheel}" in text  # the wheel comes from the widget
 
 
+@pytest.mark.heavy  # a night through each notebook; make test-connect runs it too, over Spark Connect
 def test_the_nightly_notebooks_run_the_tasks_and_display_the_nights_summary(spark, tmp_path):
     lakehouse = tmp_path / "lakehouse"
     values = {

@@ -213,12 +213,16 @@ def with_span_date(runs: DataFrame, config: Config) -> DataFrame:
 def earliest_business_date(runs: DataFrame, config: Config) -> DataFrame:
     """One row, ``business_date``: the earliest business date any of ``runs`` counts for (null without runs).
 
-    A run counts for its own span's date or for that of a run it hangs on (its group's earliest run, the run that
-    invoked it), which started before it: so the earliest is the earliest span date, that of a pipeline's first
-    start. One aggregation per pipeline, not the dating of every run.
+    Only the runs of the first three days are dated. A run counts for the span date of a run that started before
+    it (itself, its group's earliest run, the run that invoked it), so the earliest date is a span date of such a
+    root run. The very first run is one, and its date is at most a day after its start; a run starting three days
+    later has a span date at least two days after that start: no root of the earliest date is later.
     """
-    firsts = runs.groupBy("pipeline_name").agg(F.min("start_time").alias("start_time"))
-    return with_span_date(firsts, config).agg(F.min("span_date").alias("business_date"))
+    first_start = runs.agg(F.min("start_time").alias("_first_start"))
+    early = runs.join(
+        F.broadcast(first_start), F.col("start_time") < F.col("_first_start") + F.make_dt_interval(days=F.lit(3))
+    ).drop("_first_start")
+    return with_business_date(early, config).agg(F.min("business_date").alias("business_date"))
 
 
 def with_run_dates(runs: DataFrame, config: Config) -> DataFrame:
