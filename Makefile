@@ -36,7 +36,7 @@ browser:
 
 # Slow, large cases (crashes in subprocesses, a 1 GB blob, ...): CI runs them too, after `make test`.
 test-heavy: venv
-	$(BIN)/python -m pytest -q -m heavy
+	$(BIN)/python -m pytest -q -m heavy -n $(TEST_WORKERS) --dist loadgroup
 
 # The end-to-end tests through Spark Connect, as on serverless: SPARK_REMOTE=local[2] makes get_spark() start a
 # local Connect server with Delta in the test process, and every test talks to it over gRPC (job, incremental

@@ -25,6 +25,7 @@ DEMO_DAYS = 21
 DEMO_NOW = datetime(2026, 3, 18, 6, 30, tzinfo=UTC)  # fixed, so the demo's incidents land on known dates
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Groups for ``make test``'s two workers (``--dist loadgroup``): a file's tests run on one worker, so its
     module fixtures are built once, and the files that read the demo lakehouse share a worker, so it is generated

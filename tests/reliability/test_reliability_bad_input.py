@@ -52,6 +52,10 @@ NOW = datetime(2025, 4, 9, 6, 0, tzinfo=UTC)  # 08:00 in Paris: every evaluated 
 STATUSES = {OK, WARNING, KO, PENDING}
 
 
+# One night over hundreds of generated damaged lines in every format (a minute on 2 cores): make test-heavy.
+pytestmark = pytest.mark.heavy
+
+
 def fold(text: str | None) -> str | None:
     """Runs of U+FFFD folded to one: Java and Python replace undecodable sequences a little differently."""
     return None if text is None else re.sub("\ufffd+", "\ufffd", text)
