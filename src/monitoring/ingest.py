@@ -417,8 +417,9 @@ def store_runs(storage: Storage, config: Config, runs: DataFrame, now: datetime)
     in_silver = storage.read(PIPELINE_RUNS)
     silver_empty = in_silver.isEmpty()
     # Owed before merged: a kill after the MERGE must not leave changed dates that nobody re-evaluates. Before the
-    # first nightly evaluation every date is owed already, and a changed date adds nothing.
-    if not silver_empty and nightly_has_completed(storage):
+    # first nightly evaluation every date is owed already, and a changed date adds nothing (an empty silver table
+    # after a nightly evaluation is not that case: its runs may be older than any window).
+    if nightly_has_completed(storage):
         stored = in_silver.where(in_batch_months(first_month))
         record_owed(storage, owed_by_ingested_runs(runs, stored, config, now))
     checkpoint("owed_recorded")
