@@ -22,11 +22,10 @@ demo: venv
 # The report's browser tests drive Debian's chromium: installed here where we may (root with apt-get, as in CI);
 # anywhere else they skip with one line saying how to get it (REQUIRE_BROWSER_TESTS=1 makes that a failure).
 # Two workers (a Spark test keeps about one core busy, mostly its driver), each with its own Spark session; a
-# file's tests stay on one worker, and the files that read the demo lakehouse share one (tests/conftest.py).
-# Budget: 5 minutes on 2 cores.
+# file's tests stay on one worker, so its module fixtures are built once. Budget: 5 minutes on 2 cores.
 TEST_WORKERS ?= 2
 test: venv lint browser
-	$(BIN)/python -m pytest -q -m "not heavy" -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q -m "not heavy" -n $(TEST_WORKERS) --dist loadfile
 
 browser:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -36,7 +35,7 @@ browser:
 
 # Slow, large cases (crashes in subprocesses, a 1 GB blob, ...): CI runs them too, after `make test`.
 test-heavy: venv
-	$(BIN)/python -m pytest -q -m heavy -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q -m heavy -n $(TEST_WORKERS) --dist loadfile
 
 # The end-to-end tests through Spark Connect, as on serverless: SPARK_REMOTE=local[2] makes get_spark() start a
 # local Connect server with Delta in the test process, and every test talks to it over gRPC (job, incremental

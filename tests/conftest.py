@@ -25,15 +25,8 @@ DEMO_DAYS = 21
 DEMO_NOW = datetime(2026, 3, 18, 6, 30, tzinfo=UTC)  # fixed, so the demo's incidents land on known dates
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Groups for ``make test``'s two workers (``--dist loadgroup``): a file's tests run on one worker, so its
-    module fixtures are built once, and the files that read the demo lakehouse share a worker, so it is generated
-    once. With SPARK_REMOTE set (make test-connect), a test marked classic_only is skipped with the reason it gives.
-    """
-    demo_files = {item.path for item in items if "demo_lakehouse" in getattr(item, "fixturenames", ())}
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group("demo_lakehouse" if item.path in demo_files else item.path.name))
+    """With SPARK_REMOTE set (make test-connect), a test marked classic_only is skipped with the reason it gives."""
     if not os.environ.get("SPARK_REMOTE"):
         return
     for item in items:
