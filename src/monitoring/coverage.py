@@ -119,9 +119,19 @@ class Owed:
         rows = storage.read(OWED_DATES).localCheckpoint()
         summary = rows.agg(
             F.min(F.when(is_due(today, as_of), F.col("business_date"))).alias("oldest_due"),
-            F.max((F.col("reason") == NOT_EVALUATED_YET).cast("int")).alias("any_nightly"),
+            F.max(written_by_a_nightly_run().cast("int")).alias("any_nightly"),
         ).first()
         return Owed(rows, summary.oldest_due, bool(summary.any_nightly))
+
+
+def written_by_a_nightly_run() -> Column:
+    """Whether an owed row is one only a completed nightly evaluation writes (its ``not evaluated yet`` row)."""
+    return F.col("reason") == NOT_EVALUATED_YET
+
+
+def nightly_has_completed(storage: Storage) -> bool:
+    """Whether a nightly evaluation has completed. Until one has, the next one evaluates all history anyway."""
+    return not storage.read(OWED_DATES).where(written_by_a_nightly_run()).isEmpty()
 
 
 def is_due(today: date, as_of: datetime) -> Column:

@@ -24,12 +24,12 @@ from pyspark.sql import types as T
 
 from monitoring.checkpoints import checkpoint
 from monitoring.config import Config
-from monitoring.coverage import NOT_EVALUATED_YET, owed_by_ingested_runs, record_owed
+from monitoring.coverage import nightly_has_completed, owed_by_ingested_runs, record_owed
 from monitoring.sources import SourceError
 from monitoring.sources.formats import source_format
 from monitoring.sources.raw_events import RecordCount, glob_escape, read_raw_events
 from monitoring.storage import ColumnOf, Storage
-from monitoring.tables import INGESTED_FILES, OWED_DATES, PIPELINE_RUNS, QUARANTINE
+from monitoring.tables import INGESTED_FILES, PIPELINE_RUNS, QUARANTINE
 from monitoring.vocabulary import RUN_STATE_ALIASES, TERMINAL_STATES
 
 
@@ -404,11 +404,6 @@ def latest_runs(classified: Classified, now: datetime) -> DataFrame:
         .withColumn("start_month", F.trunc(F.to_date("start_time"), "month"))  # the session zone is UTC
         .localCheckpoint()
     )
-
-
-def nightly_has_completed(storage: Storage) -> bool:
-    """Whether a nightly evaluation has completed. Until one has, the next one evaluates all history anyway."""
-    return not storage.read(OWED_DATES).where(F.col("reason") == NOT_EVALUATED_YET).isEmpty()
 
 
 def store_runs(storage: Storage, config: Config, runs: DataFrame, now: datetime) -> None:
