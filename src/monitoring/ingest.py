@@ -423,14 +423,17 @@ def store_runs(storage: Storage, config: Config, runs: DataFrame, now: datetime)
     checkpoint("runs_merged")
 
 
-def quarantine_changes(storage: Storage, classified: Classified, reread_files: list[str]) -> bool:
+def quarantine_changes(storage: Storage, classified: Classified, files_read: DataFrame | None) -> bool:
     """Whether the quarantine MERGE has anything to do: lines to quarantine, or rows of the files read again to
     replace. Most nights quarantine nothing, and a MERGE costs a commit even when it changes nothing."""
     if classified.counts.get("quarantined", 0):
         return True
-    return bool(reread_files) and not (
-        storage.read(QUARANTINE).where(F.col("source_file").isin(reread_files)).isEmpty()
-    )
+    if files_read is None:
+        return False
+    # A join, not an isin of the paths: a rebuild reads thousands of files, and a literal list that long costs
+    # seconds of planning.
+    stored = storage.read(QUARANTINE)
+    return not stored.join(files_read, stored["source_file"] == files_read["path"], "left_semi").isEmpty()
 
 
 def ingest(
@@ -455,7 +458,7 @@ def ingest(
         runs_in_batch = checked_runs(runs, classified.kept_run_ids, source)
         store_runs(storage, config, runs, now)
         ingested_at = F.lit(now).cast(T.TimestampType())
-        if quarantine_changes(storage, classified, batch.reread_files):
+        if quarantine_changes(storage, classified, batch.manifest):
             merge_quarantine(storage, classified.lines, config, ingested_at, batch.reread_files)
         if batch.manifest is not None:
             merge_manifest(storage, batch.manifest, classified.lines, ingested_at)
