@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,14 +64,32 @@ class DemoLakehouse(NamedTuple):
 
 
 @pytest.fixture(scope="session")
-def demo_lakehouse(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> DemoLakehouse:
+def demo_lakehouse(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> DemoLakehouse:
     """Gold tables of DEMO_DAYS days of demo logs for the example flows, evaluated once as of DEMO_NOW (~40 s).
 
-    Session-scoped and shared: tests must only read it (write elsewhere, e.g. a copy or a new lakehouse).
+    Session-scoped and shared, by every xdist worker of the run too: the first worker to ask builds it under a
+    lock, the others read what it built. Tests must only read it (write elsewhere, e.g. a copy or a new lakehouse).
     """
-    root = tmp_path_factory.mktemp("demo")
-    logs, lakehouse = root / "logs", root / "lakehouse"
-    config = load_config(example_config_path()).with_overrides(logs=str(logs), lakehouse=str(lakehouse))
-    generated = generate_demo_logs(config, logs, days=DEMO_DAYS, now=DEMO_NOW)
+    if worker_id == "master":  # not distributed
+        return build_demo_lakehouse(spark, tmp_path_factory.mktemp("demo"))
+    root = tmp_path_factory.getbasetemp().parent / "demo"  # this run's temporary root, above each worker's
+    root.mkdir(exist_ok=True)
+    with (root / "build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        built = root / "built.pickle"  # what was planted and the run's result (the config is read again)
+        if built.exists():
+            return DemoLakehouse(demo_config(root), root / "lakehouse", DEMO_NOW, *pickle.loads(built.read_bytes()))
+        demo = build_demo_lakehouse(spark, root)
+        built.write_bytes(pickle.dumps((demo.logs, demo.result)))
+        return demo
+
+
+def demo_config(root: Path) -> Config:
+    return load_config(example_config_path()).with_overrides(logs=str(root / "logs"), lakehouse=str(root / "lakehouse"))
+
+
+def build_demo_lakehouse(spark: SparkSession, root: Path) -> DemoLakehouse:
+    config = demo_config(root)
+    generated = generate_demo_logs(config, root / "logs", days=DEMO_DAYS, now=DEMO_NOW)
     result = run_job(spark, config, DateRange.ending(local_today(config, DEMO_NOW), DEMO_DAYS - 1), DEMO_NOW)
-    return DemoLakehouse(config, lakehouse, DEMO_NOW, generated, result)
+    return DemoLakehouse(config, root / "lakehouse", DEMO_NOW, generated, result)

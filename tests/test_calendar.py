@@ -488,6 +488,7 @@ CROSS_OFFSET_GROUP = [
 ]
 
 
+@pytest.mark.heavy  # eight generated histories, each dated twice
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @example(rows=CROSS_OFFSET_GROUP)
 @given(rows=linked_runs())

@@ -351,6 +351,7 @@ def test_a_terminated_run_without_a_known_result_is_never_a_silver_state():
     assert "life_cycle_state=TERMINATED, result_state=?, status.state=TERMINATED" in run_status(undecided)
 
 
+@pytest.mark.heavy  # a whole night end to end: make test-heavy
 def test_job_runs_reach_the_gold_tables(spark, jobs_api, tmp_path, monkeypatch):
     """The whole night with `source.format: databricks_jobs`: SDK auth from the environment, as on Databricks."""
     from monitoring.config import parse_config

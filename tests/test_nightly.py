@@ -72,6 +72,7 @@ def test_fixture_night_gives_the_statuses_the_rules_imply(spark, diagnostic_nigh
     )
 
 
+@pytest.mark.heavy  # a whole night end to end: make test-heavy
 def test_rerun_changes_nothing(spark, diagnostic_night):
     lakehouse, logs = diagnostic_night
     tables = {t: spark.read.format("delta").load(f"{lakehouse}/{t.name}").drop("evaluated_at") for t in ALL_TABLES}
@@ -111,6 +112,7 @@ def test_one_row_per_key(spark, diagnostic_night):
         assert df.count() == df.select("business_date", key).distinct().count()
 
 
+@pytest.mark.heavy  # a whole night end to end: make test-heavy
 def test_csv_export_night(spark, tmp_path):
     config = tmp_path / "csv.yml"
     text = Path(EXAMPLE).read_text(encoding="utf-8").replace("format: adf_diagnostic ", "format: csv ")
@@ -206,6 +208,7 @@ def test_a_creation_killed_before_its_first_commit_is_created_over(spark, tmp_pa
     assert storage.read(PIPELINE_RUNS).schema.fieldNames() == PIPELINE_RUNS.schema.fieldNames()
 
 
+@pytest.mark.heavy  # a whole night end to end: make test-heavy
 def test_catalog_tables_get_the_same_schema_comments_and_properties(spark, tmp_path):
     """Unity Catalog mode, run against the local session catalog (same code path: table names, not paths)."""
     config = load_config(EXAMPLE).with_overrides(

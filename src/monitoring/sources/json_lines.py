@@ -48,14 +48,23 @@ LOG_ANALYTICS_SCHEMA = T.StructType(
 PREDECESSORS_SCHEMA = T.ArrayType(T.StructType(string_fields("Id", "Name", "InvokedByType", "PipelineRunId")))
 
 
-def invoking_run_id(predecessors_json: Column) -> Column:
-    """The run id of the pipeline run whose Execute Pipeline activity started this one, from the JSON text of
-    ``Predecessors`` (an array in diagnostic logs, a string holding one in Log Analytics); null for a trigger
-    or a manual run, and for text that is not such an array (the run itself is still kept)."""
+def invoking_predecessor(predecessors_json: Column) -> Column:
+    """The ``Predecessors`` entry of the pipeline run whose Execute Pipeline activity started this one, from its
+    JSON text (an array in diagnostic logs, a string holding one in Log Analytics); null for a trigger or a manual
+    run, and for text that is not such an array (the run itself is still kept)."""
     parsed = F.from_json(predecessors_json, PREDECESSORS_SCHEMA)
-    by_pipeline = F.filter(parsed, lambda p: p["InvokedByType"] == INVOKED_BY_PIPELINE)
-    first = F.try_element_at(by_pipeline, F.lit(1))
-    return blank_to_null(F.coalesce(blank_to_null(first["PipelineRunId"]), first["Id"]))
+    return F.try_element_at(F.filter(parsed, lambda p: p["InvokedByType"] == INVOKED_BY_PIPELINE), F.lit(1))
+
+
+def invoking_run_id(predecessor: Column) -> Column:
+    """The run id an :func:`invoking_predecessor` entry names: ``PipelineRunId`` where given, else ``Id``."""
+    return blank_to_null(F.coalesce(blank_to_null(predecessor["PipelineRunId"]), predecessor["Id"]))
+
+
+def with_invoking_predecessor(lines: DataFrame, predecessors_json: Column) -> DataFrame:
+    """``lines`` with ``_invoker``, their :func:`invoking_predecessor`, as a column of its own: read twice by
+    :func:`invoking_run_id`, it is parsed once (Spark does not inline a costly expression used twice)."""
+    return lines.withColumn("_invoker", invoking_predecessor(predecessors_json))
 
 
 def _json_lines(spark: SparkSession, files: Sequence[str], schema: T.StructType, count: RecordCount) -> DataFrame:
@@ -71,7 +80,8 @@ def read_adf_diagnostic(
     spark: SparkSession, files: Sequence[str], _: SourceConfig, __: str, count: RecordCount
 ) -> DataFrame:
     j = F.col("j")
-    return _json_lines(spark, files, DIAGNOSTIC_SCHEMA, count).select(
+    lines = _json_lines(spark, files, DIAGNOSTIC_SCHEMA, count)
+    return with_invoking_predecessor(lines, j.properties.Predecessors).select(
         "source_file",
         "raw_line",
         "parse_error",
@@ -86,7 +96,7 @@ def read_adf_diagnostic(
             "error_message"
         ),
         blank_to_null(j.groupId).alias("run_group_id"),
-        invoking_run_id(j.properties.Predecessors).alias("invoked_by_run_id"),
+        invoking_run_id(F.col("_invoker")).alias("invoked_by_run_id"),
         blank_to_null(j.properties.Parameters).alias("parameters"),
         utc_timestamp(j.time).alias("event_time"),
     )
@@ -96,7 +106,8 @@ def read_log_analytics(
     spark: SparkSession, files: Sequence[str], _: SourceConfig, __: str, count: RecordCount
 ) -> DataFrame:
     j = F.col("j")
-    return _json_lines(spark, files, LOG_ANALYTICS_SCHEMA, count).select(
+    lines = _json_lines(spark, files, LOG_ANALYTICS_SCHEMA, count)
+    return with_invoking_predecessor(lines, j.Predecessors).select(
         "source_file",
         "raw_line",
         "parse_error",
@@ -109,7 +120,7 @@ def read_log_analytics(
         blank_to_null(j.FailureType).alias("failure_type"),
         blank_to_null(j.ErrorMessage).alias("error_message"),
         blank_to_null(j.GroupId).alias("run_group_id"),
-        invoking_run_id(j.Predecessors).alias("invoked_by_run_id"),
+        invoking_run_id(F.col("_invoker")).alias("invoked_by_run_id"),
         blank_to_null(j.Parameters).alias("parameters"),
         utc_timestamp(j.TimeGenerated).alias("event_time"),
     )
