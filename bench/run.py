@@ -10,6 +10,9 @@ In one process and one Spark session, on the same generated logs:
 * nightly after N days of history (N = 7, 90, 365 by default): a lakehouse holding N processed days, then
   one new day arrives (and the previous day's last blob, half-written at the rebuild, grows to its end).
 
+The process warms up first, unmeasured: a rebuild and a nightly run on a few days of logs of their own, so no
+measured run pays for warming up the JVM's JIT or Spark's generated code on its path.
+
 Per size it prints a table (seconds, events per second, peak RSS of the driver's Python and JVM processes, files
 listed and read, dates evaluated) and where each job run's time went (by the job's own progress lines), writes
 ``bench/RESULTS.md`` (unless ``--no-results``), and ends with lines a script can read, one per ratio:
@@ -291,6 +294,25 @@ def markdown(results: list[SizeResult], previous: str) -> str:
     )
 
 
+WARM_UP_DAYS = 3
+
+
+def warm_up_both_kinds_of_run(spark, size: Size, work_dir: Path, new_day: date, console: Console) -> None:
+    """A rebuild then a nightly run, on a few days' logs of their own, not measured: the JIT and Spark's generated
+    code warm up on both paths (insert-only writes into empty tables, then merges into full ones). Without the
+    nightly, the first measured nightly paid that warm-up alone, and the nightlies' ratio depended on their order."""
+    console.log(f"Warming up: a rebuild and a nightly run on {WARM_UP_DAYS} days of logs, not measured")
+    logs = work_dir / "logs"
+    first_day = new_day - timedelta(days=WARM_UP_DAYS)
+    generate_logs(logs, size.pipelines, WARM_UP_DAYS, size.runs_per_day, SEED, first_day)
+    config = write_config(work_dir / "warm.yml", size.pipelines, logs=logs, lakehouse=work_dir / "lakehouse")
+    rebuild_at = datetime.combine(new_day, datetime.min.time(), UTC) + timedelta(hours=5)
+    run_job(spark, config, DateRange.ending(local_today(config, rebuild_at), 3), catch_up=True, now=rebuild_at)
+    append_day(logs, new_day, size.pipelines, size.runs_per_day, SEED)
+    nightly_at = rebuild_at + timedelta(days=1)
+    run_job(spark, config, DateRange.ending(local_today(config, nightly_at), 3), catch_up=True, now=nightly_at)
+
+
 def run_benchmark(size_name: str, work_dir: Path, console: Console, warm_up: bool = True) -> SizeResult:
     """One size's measures and ratios. ``warm_up``: run the job once, unmeasured, first (the process's first size:
     the JVM is warm for the next ones)."""
@@ -324,16 +346,11 @@ def run_benchmark(size_name: str, work_dir: Path, console: Console, warm_up: boo
     measures: list[Measure] = []
 
     if warm_up:
-        console.log("Warming up (JIT, Delta's first commit): a run on the shortest history, not measured")
-        warm = min(size.histories)
-        warm_config = write_config(
-            work_dir / "warm.yml", size.pipelines, logs=logs_of(warm), lakehouse=work_dir / "warm_lakehouse"
-        )
-        run_job(spark, warm_config, DateRange(last_history_day, last_history_day), catch_up=True)
+        warm_up_both_kinds_of_run(spark, size, work_dir / "warm", new_day, console)
 
     console.log(f"Floor: reading {longest} days of JSON into a Delta table")
     if warm_up:  # the floor's read path warmed like the job's; a later size's process is warm already
-        floor_read(spark, logs_of(warm), work_dir / "floor_warm")
+        floor_read(spark, work_dir / "warm" / "logs", work_dir / "floor_warm")
     measures.append(measured("floor (read + write)", lambda _: floor_read(spark, logs_of(longest), work_dir / "floor")))
 
     for days in sorted(size.histories, reverse=True):
