@@ -219,6 +219,7 @@ def test_one_row_per_pipeline_and_flow(night):
     assert set(flows) == {f["name"] for f in NIGHT_FLOWS} - {"Monthly"}
 
 
+@pytest.mark.heavy  # three evaluations; test_calendar's pending case stays in make test
 def test_running_vs_pending_depends_on_when_it_is_due(spark):
     cfg = config([TELEPHONIE, {"name": "Night", "pipelines": ["late_starter", "never_ran"]}])
     data = runs(
@@ -337,6 +338,7 @@ def test_ko_streak_skips_days_without_rows(spark):
     assert [f.consecutive_ko_days for f in flows] == [0, 1, 2, 3, 0, 1]
 
 
+@pytest.mark.heavy  # writes and re-reads gold; test_operations' 92-day streak stays in make test
 def test_ko_streak_continues_from_stored_rows(spark):
     cfg = config([{"name": "F", "pipelines": ["p"]}])
     data = runs(spark, [("p", "Failed", "2025-04-07 03:00", "2025-04-07 03:10")])

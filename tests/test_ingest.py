@@ -76,6 +76,7 @@ def test_paths_with_spaces_and_percent_signs_reconcile_in_the_manifest(spark, la
     assert ingest(spark, storage, cfg, NOW).files_read == 0
 
 
+@pytest.mark.heavy  # two nights and a full scan; test_incremental covers the listing in make test
 def test_second_night_reads_grown_and_new_blobs_only(spark, lake):
     logs, cfg = lake
     storage = Storage(spark, cfg.storage)
@@ -141,6 +142,7 @@ def test_day_folders_glob_lists_each_day_under_each_folder():
     assert glob == root + "/{y=2025/m=12/d=31,y=2026/m=01/d=01}"
 
 
+@pytest.mark.heavy  # three nights
 def test_a_factory_added_later_is_found_without_a_full_scan(spark, lake):
     logs, cfg = lake
     storage = Storage(spark, cfg.storage)

@@ -230,6 +230,7 @@ def test_csv_header_after_empty_lines(spark, tmp_path):
     assert sorted(r.pipeline_name for r in runs.values()) == ["p1", "p2", "p3"]
 
 
+@pytest.mark.heavy  # sixty patterns, each a Spark query
 def test_timestamp_format_check_agrees_with_spark(spark):
     """The config's check of source.timestamp_format rejects what Spark rejects, on patterns that mix valid and
     invalid letters, counts, quotes, brackets and reserved characters; and accepts the rest, except an unclosed
