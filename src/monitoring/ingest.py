@@ -423,17 +423,16 @@ def store_runs(storage: Storage, config: Config, runs: DataFrame, now: datetime)
     checkpoint("runs_merged")
 
 
-def quarantine_changes(storage: Storage, classified: Classified, files_read: DataFrame | None) -> bool:
-    """Whether the quarantine MERGE has anything to do: lines to quarantine, or rows of the files read again to
-    replace. Most nights quarantine nothing, and a MERGE costs a commit even when it changes nothing."""
-    if classified.counts.get("quarantined", 0):
-        return True
+def files_with_quarantine_rows(storage: Storage, files_read: DataFrame | None) -> list[str]:
+    """The files read again whose stored quarantine rows this read's replace: few (most files have none), so the
+    quarantine MERGE names these, not every file read (a rebuild reads thousands, and a literal list that long
+    costs seconds of planning)."""
     if files_read is None:
-        return False
-    # A join, not an isin of the paths: a rebuild reads thousands of files, and a literal list that long costs
-    # seconds of planning.
+        return []
     stored = storage.read(QUARANTINE)
-    return not stored.join(files_read, stored["source_file"] == files_read["path"], "left_semi").isEmpty()
+    in_files_read = stored.join(files_read, stored["source_file"] == files_read["path"], "left_semi")
+    # File paths, at most one per file read: metadata, not run-level data.
+    return [row.source_file for row in in_files_read.select("source_file").distinct().collect()]
 
 
 def ingest(
@@ -458,8 +457,10 @@ def ingest(
         runs_in_batch = checked_runs(runs, classified.kept_run_ids, source)
         store_runs(storage, config, runs, now)
         ingested_at = F.lit(now).cast(T.TimestampType())
-        if quarantine_changes(storage, classified, batch.manifest):
-            merge_quarantine(storage, classified.lines, config, ingested_at, batch.reread_files)
+        replaced = files_with_quarantine_rows(storage, batch.manifest)
+        # Most nights quarantine nothing and replace nothing: then no MERGE (a commit even when it changes nothing).
+        if classified.counts.get("quarantined", 0) or replaced:
+            merge_quarantine(storage, classified.lines, config, ingested_at, replaced)
         if batch.manifest is not None:
             merge_manifest(storage, batch.manifest, classified.lines, ingested_at)
     finally:
@@ -539,10 +540,11 @@ def merge_runs(storage: Storage, runs: DataFrame, first_month: date, target_empt
 
 
 def merge_quarantine(
-    storage: Storage, classified: DataFrame, config: Config, ingested_at: Column, reread_files: list[str]
+    storage: Storage, classified: DataFrame, config: Config, ingested_at: Column, replaced_files: list[str]
 ) -> None:
-    """The batch's quarantined lines, counted per (file, line). A re-read file's quarantine is replaced by what
-    this read found: a half-written last line of a growing blob leaves quarantine once the blob is complete."""
+    """The batch's quarantined lines, counted per (file, line). The quarantine rows of ``replaced_files`` (files read
+    again) are replaced by what this read found: a half-written last line of a growing blob leaves quarantine once
+    the blob is complete."""
     quarantined = (
         classified.where("kind = 'quarantined'")
         .groupBy("source_file", "raw_line")
@@ -565,8 +567,8 @@ def merge_quarantine(
         .update({"occurrences": s("occurrences")})
         .whenNotMatched()
         .insertAll()
-        # The re-read paths travel as literals in the plan, never as SQL text.
-        .whenNotMatchedBySource(t("source_file").isin(reread_files))
+        # The paths travel as literals in the plan, never as SQL text.
+        .whenNotMatchedBySource(t("source_file").isin(replaced_files))
         .delete()
         .merge()
     )
