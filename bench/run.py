@@ -297,11 +297,12 @@ def markdown(results: list[SizeResult], previous: str) -> str:
 WARM_UP_DAYS = 3
 
 
-def warm_up_both_kinds_of_run(spark, size: Size, work_dir: Path, new_day: date, console: Console) -> None:
-    """A rebuild then a nightly run, on a few days' logs of their own, not measured: the JIT and Spark's generated
-    code warm up on both paths (insert-only writes into empty tables, then merges into full ones). Without the
-    nightly, the first measured nightly paid that warm-up alone, and the nightlies' ratio depended on their order."""
-    console.log(f"Warming up: a rebuild and a nightly run on {WARM_UP_DAYS} days of logs, not measured")
+def warm_up_every_path(spark, size: Size, work_dir: Path, new_day: date, console: Console) -> None:
+    """A rebuild, a nightly run and the floor's read, on a few days' logs of their own, not measured: the JIT and
+    Spark's generated code warm up on every measured path (insert-only writes into empty tables, merges into full
+    ones, the bare read). Without the nightly, the first measured nightly paid its warm-up alone, and the
+    nightlies' ratio depended on their order."""
+    console.log(f"Warming up: a rebuild, a nightly run and the floor's read on {WARM_UP_DAYS} days, not measured")
     logs = work_dir / "logs"
     first_day = new_day - timedelta(days=WARM_UP_DAYS)
     generate_logs(logs, size.pipelines, WARM_UP_DAYS, size.runs_per_day, SEED, first_day)
@@ -311,11 +312,12 @@ def warm_up_both_kinds_of_run(spark, size: Size, work_dir: Path, new_day: date, 
     append_day(logs, new_day, size.pipelines, size.runs_per_day, SEED)
     nightly_at = rebuild_at + timedelta(days=1)
     run_job(spark, config, DateRange.ending(local_today(config, nightly_at), 3), catch_up=True, now=nightly_at)
+    floor_read(spark, logs, work_dir / "floor")
 
 
 def run_benchmark(size_name: str, work_dir: Path, console: Console, warm_up: bool = True) -> SizeResult:
-    """One size's measures and ratios. ``warm_up``: run the job once, unmeasured, first (the process's first size:
-    the JVM is warm for the next ones)."""
+    """One size's measures and ratios. ``warm_up``: :func:`warm_up_every_path` first, unmeasured (the process's
+    first size: the JVM is warm for the next ones)."""
     size = SIZES[size_name]
     longest = max(size.histories)
     new_day = date(2026, 1, 1) + timedelta(days=longest)
@@ -346,11 +348,9 @@ def run_benchmark(size_name: str, work_dir: Path, console: Console, warm_up: boo
     measures: list[Measure] = []
 
     if warm_up:
-        warm_up_both_kinds_of_run(spark, size, work_dir / "warm", new_day, console)
+        warm_up_every_path(spark, size, work_dir / "warm", new_day, console)
 
     console.log(f"Floor: reading {longest} days of JSON into a Delta table")
-    if warm_up:  # the floor's read path warmed like the job's; a later size's process is warm already
-        floor_read(spark, work_dir / "warm" / "logs", work_dir / "floor_warm")
     measures.append(measured("floor (read + write)", lambda _: floor_read(spark, logs_of(longest), work_dir / "floor")))
 
     for days in sorted(size.histories, reverse=True):

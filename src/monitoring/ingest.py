@@ -245,7 +245,7 @@ class Batch:
 
     raw_events: DataFrame | None  # None: nothing new
     files_listed: int
-    reread_files: list[str]  # their quarantine rows are replaced by this read's
+    reread_files: list[str]  # new or grown: counted, and named when the counts do not reconcile
     manifest: DataFrame | None  # path, size, modification_time of the files read
     records: RecordCount  # the raw records, counted as the raw events are read
 
