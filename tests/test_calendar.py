@@ -416,6 +416,7 @@ def test_a_weekly_pipeline_turns_slow_against_its_previous_mondays_read_from_gol
     assert row.detail == "took 00:55:00, 2.8x its median 00:20:00"
 
 
+@pytest.mark.heavy  # years of monthly runs; the weekly baseline read from gold stays in make test
 def test_a_monthly_baseline_reaches_back_years_and_counts_missed_months(spark):
     first = date(2025, 4, 1)
     cfg = config(

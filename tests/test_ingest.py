@@ -161,6 +161,7 @@ def test_a_factory_added_later_is_found_without_a_full_scan(spark, lake):
     assert runs_by_id(storage)["from-the-new-factory"].factory == "ADF-NEW"
 
 
+@pytest.mark.heavy  # two ingests; test_operations' MERGE-keeps-an-older-state case stays in make test
 def test_a_later_terminal_state_replaces_a_stored_running_one(spark, lake):
     logs, cfg = lake
     for path in logs.rglob("PT1H.json"):
@@ -195,6 +196,7 @@ def test_missing_source_folder_is_a_clear_error(spark, lake, tmp_path):
         ingest(spark, Storage(spark, cfg.storage), cfg, NOW)
 
 
+@pytest.mark.heavy  # a migration of an older lakehouse: two ingests and a schema evolution
 def test_a_silver_table_from_before_invoked_by_run_id_gains_the_column(spark, lake):
     """A lakehouse written by an older version: the first ingest adds the column (the MERGE evolves the schema)."""
     _, cfg = lake

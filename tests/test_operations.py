@@ -203,6 +203,7 @@ def test_the_first_night_evaluates_all_history(spark, tmp_path):
     assert status_of(spark, config, first, "archive") == ("KO", "FAILED")
 
 
+@pytest.mark.heavy  # two evaluations 120 days apart; test_evaluate's streak over missing days stays in make test
 def test_a_ko_streak_continues_across_more_than_92_days_without_a_row(spark):
     cfg = flow_config([{"name": "Yearly", "pipelines": [{"name": "archive", "schedule": "on_demand"}]}])
     earlier, later = D - timedelta(days=120), D
