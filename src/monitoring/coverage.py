@@ -27,7 +27,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from monitoring.config import Config
-from monitoring.evaluate import with_business_date
+from monitoring.evaluate import local_text, with_business_date
 from monitoring.storage import Storage
 from monitoring.tables import INGESTED_FILES, OWED_DATES, PIPELINE_RUNS
 
@@ -45,11 +45,17 @@ _KEY = ("business_date", "reason", "recorded_at")
 
 # What with_business_date needs of a run to date it: its group and the run that invoked it.
 _LINKS = ("run_id", "pipeline_name", "start_time", "run_group_id", "invoked_by_run_id")
+_ID_LINKS = ("run_id", "run_group_id", "invoked_by_run_id")
 
 
 def _links(runs: DataFrame) -> DataFrame:
     # A silver table from before invoked_by_run_id gains the column at its next MERGE, which comes after this.
     return runs.select(*[c if c in runs.columns else F.lit(None).cast("string").alias(c) for c in _LINKS])
+
+
+def _tagged_ids(links: DataFrame, tag: str) -> DataFrame:
+    """:func:`_links` rows with ``tag`` before each id a dating links by (a null stays null)."""
+    return links.select(*[F.concat(F.lit(tag), c).alias(c) if c in _ID_LINKS else c for c in _LINKS])
 
 
 def owed_by_ingested_runs(batch_runs: DataFrame, stored_runs: DataFrame, config: Config, now: datetime) -> DataFrame:
@@ -72,16 +78,24 @@ def owed_by_ingested_runs(batch_runs: DataFrame, stored_runs: DataFrame, config:
         .unionByName(stored.join(batch.select("run_id"), "run_id", "left_semi"))  # as they were before
         .dropDuplicates(["run_id"])
     )
-    now_dated = with_business_date(batch.unionByName(related.join(batch, "run_id", "left_anti")), config)
-    before_dated = with_business_date(related, config)
-    dates = now_dated.select("business_date").unionByName(before_dated.select("business_date"))
+    as_now = batch.unionByName(related.join(batch, "run_id", "left_anti"))
+    # Both versions dated in one pass (a dating is a fixed dozen Spark jobs, whatever the batch): each version's ids
+    # are tagged, so a run links only to runs of its own version, and within one the order of ids is unchanged.
+    both = _tagged_ids(as_now, "now:").unionByName(_tagged_ids(related, "before:"))
+    dates = with_business_date(both, config).select("business_date")
     summary = batch.agg(F.count("*").alias("runs")).crossJoin(
         dates.agg(F.min("business_date").alias("oldest"), F.max("business_date").alias("newest"))
     )
     return summary.where("runs > 0").select(
         F.col("oldest").alias("business_date"),
         F.lit(RUNS_CHANGED).alias("reason"),
-        F.format_string("%d run(s) read, on business dates %s to %s", "runs", "oldest", "newest").alias("detail"),
+        # format_string's %s of a date or timestamp gives Spark's internal number (days, microseconds): text first.
+        F.format_string(
+            "%d run(s) read, on business dates %s to %s",
+            "runs",
+            F.col("oldest").cast("string"),
+            F.col("newest").cast("string"),
+        ).alias("detail"),
         F.lit(None).cast("timestamp").alias("due_at"),
         F.lit(now).cast("timestamp").alias("recorded_at"),
     )
@@ -92,7 +106,11 @@ def owed_by_pending(pending: DataFrame, now: datetime) -> DataFrame:
     return pending.select(
         "business_date",
         F.lit(PENDING).alias("reason"),
-        F.format_string("%d pipeline(s) PENDING, the first due at %s UTC", "pipelines", "due_at").alias("detail"),
+        F.format_string(
+            "%d pipeline(s) PENDING, the first due at %s UTC",
+            "pipelines",
+            local_text(F.col("due_at"), "UTC", "yyyy-MM-dd HH:mm"),
+        ).alias("detail"),
         "due_at",
         F.lit(now).cast("timestamp").alias("recorded_at"),
     )
