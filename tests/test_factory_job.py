@@ -82,6 +82,8 @@ def test_config_drift_rows_replace_the_days_and_come_back_in_kind_order(spark, t
     assert f"{len(findings)} difference(s)" in messages[-1]
 
 
+@pytest.mark.heavy  # a fetch from the fake ARM API, then a night; test_factory_live's fetch and the REST API reader's
+# fixture test stay in make test
 def test_fetched_pages_are_ingested_like_saved_responses(spark, tmp_path):
     """The live fetch writes where ingestion reads: silver holds the fetched runs, once each."""
     from alert_servers import self_signed_certificate
