@@ -235,18 +235,22 @@ def with_run_dates(runs: DataFrame, config: Config) -> DataFrame:
     invokers = dated.select(F.col("run_id").alias("_invoker"))
     invoker = F.col("invoked_by_run_id") if has_invoker else F.lit(None).cast("string")
     # A run's link: the run that invoked it if that run is here, else its group's earliest run (if not itself).
-    links = (
-        dated.select("run_id", "span_date", invoker.alias("_invoked_by"), group_first.alias("_group_first"))
+    linked = (
+        dated.select("*", invoker.alias("_invoked_by"), group_first.alias("_group_first"))
         .join(invokers, F.col("_invoked_by") == F.col("_invoker"), "left")
         .select(
-            "run_id",
-            F.col("span_date").alias("_date"),
+            *runs.columns,
+            "span_date",
             F.coalesce(
                 F.col("_invoker"), F.when(F.col("_group_first") != F.col("run_id"), F.col("_group_first"))
             ).alias("_next"),
         )
-        .localCheckpoint()  # small (run id, date, link); each round below joins it with itself
+        # Every run with its own date and its link, computed once: the rounds below and the result read this, not
+        # the runs again (the runs of a rebuild are all of silver).
+        .localCheckpoint()
     )
+    links = linked.select("run_id", F.col("span_date").alias("_date"), "_next")
+    followed = False
     for _ in range(_LINK_ROUNDS):  # pointer doubling: each round follows twice as many links
         if links.where(F.col("_next").isNotNull()).isEmpty():  # most nights: no rerun or child run to follow
             break
@@ -262,8 +266,11 @@ def with_run_dates(runs: DataFrame, config: Config) -> DataFrame:
             )
             .localCheckpoint()
         )
+        followed = True
+    if not followed:  # no run links to another: each run counts for its own span's date
+        return linked.select(*runs.columns, "span_date", F.col("span_date").alias("business_date"))
     dates = links.select("run_id", F.col("_date").alias("business_date"))
-    return dated.join(dates, "run_id", "left").select(*runs.columns, "span_date", "business_date")
+    return linked.join(dates, "run_id", "left").select(*runs.columns, "span_date", "business_date")
 
 
 def with_business_date(runs: DataFrame, config: Config) -> DataFrame:
@@ -361,14 +368,15 @@ def with_duration_baseline(
     ``baseline_days`` days the pipeline's schedule expects (``baseline_calendar``), when there are at least
     ``min_samples`` of them.
 
+    Null on a day without a run (``run_id`` null): there is no duration to compare.
+
     ``daily``: the evaluated rows, with the rule columns. ``history``: (pipeline_name, business_date,
-    last_run_status, duration_seconds) of the stored days before them. ``ordinals``: :func:`baseline_ordinals`
-    over both. ``baseline_days``: every value the pipelines' rules use (a window frame's bounds are literals: one
-    frame per value, and most configs have one or two).
+    last_run_status, duration_seconds) of the stored days before them, with the rule columns (:func:`with_rules`).
+    ``ordinals``: :func:`baseline_ordinals` over both. ``baseline_days``: every value the pipelines' rules use (a
+    window frame's bounds are literals: one frame per value, and most configs have one or two).
     """
     sample_columns = ["pipeline_name", "business_date", "last_run_status", "duration_seconds"]
-    rules = daily.select("pipeline_name", "baseline_calendar", "baseline_days", "min_samples").distinct()
-    past = history.join(rules, "pipeline_name").select(
+    past = history.select(
         *sample_columns, "baseline_calendar", "baseline_days", "min_samples", F.lit(False).alias("_evaluated")
     )
     rows = daily.withColumn("_evaluated", F.lit(True)).unionByName(past, allowMissingColumns=True)
@@ -381,7 +389,8 @@ def with_duration_baseline(
         durations = F.when(F.col("baseline_days") == days, previous_days).otherwise(durations)
     return (
         rows.withColumn(
-            "baseline_duration_seconds", F.when(F.size(durations) >= F.col("min_samples"), median(durations))
+            "baseline_duration_seconds",
+            F.when(F.col("run_id").isNotNull() & (F.size(durations) >= F.col("min_samples")), median(durations)),
         )
         .where("_evaluated")
         .drop("_evaluated", "counted", "day_ordinal")
@@ -599,10 +608,12 @@ def baseline_days_values(config: Config) -> set[int]:
     return {p.duration.baseline_days for p in (*config.pipelines, config.defaults)}
 
 
-def baseline_history(stored_status: DataFrame, config: Config, first: date, last: date) -> tuple[DataFrame, DataFrame]:
+def baseline_history(
+    stored_status: DataFrame, catalog: DataFrame, config: Config, first: date, last: date
+) -> tuple[DataFrame, DataFrame]:
     """What the baselines of [first, last] need from before ``first``: the stored gold rows of each pipeline's
-    previous ``baseline_days`` counted days (per pipeline, not the widest reach for all), and the calendars'
-    ordinals over that reach. A pipeline in no flow has the defaults' (calendar days)."""
+    previous ``baseline_days`` counted days (per pipeline, not the widest reach for all), with the rule columns,
+    and the calendars' ordinals over that reach. A pipeline in no flow has the defaults' (calendar days)."""
     spark = stored_status.sparkSession
     rules = (*config.pipelines, config.defaults)
     starts = {p.name: baseline_history_start(p.baseline_calendar, p.duration.baseline_days, first) for p in rules}
@@ -618,6 +629,7 @@ def baseline_history(stored_status: DataFrame, config: Config, first: date, last
         .where(F.col("business_date") >= F.coalesce("_history_start", F.lit(starts[""])))
         .drop("_history_start")
     )
+    history = with_rules(history, catalog, config)
     calendars = {p.baseline_calendar for p in rules}
     return history, baseline_ordinals(spark, calendars, earliest, last)
 
@@ -645,18 +657,19 @@ def pipeline_status(
         )
     )
     dated = with_run_dates(around, config).where(F.col("business_date").between(F.lit(ev.first), F.lit(ev.last)))
-    daily = with_rules(final_runs(dated), catalog, config)
-    daily = with_duration_baseline(
-        daily, *baseline_history(stored_status, config, ev.first, ev.last), baseline_days_values(config)
-    ).localCheckpoint()  # pipelines x days, small: see the snapshot below
     days = (
         expected_days(catalog, ev.first, ev.last)
-        .join(daily.drop(*RULE_COLUMNS), ["pipeline_name", "business_date"], "full")
+        .join(final_runs(dated), ["pipeline_name", "business_date"], "full")
         .withColumn("expected", F.coalesce("expected", F.lit(False)))
+    )
+    days = with_duration_baseline(
+        with_rules(days, catalog, config),
+        *baseline_history(stored_status, catalog, config, ev.first, ev.last),
+        baseline_days_values(config),
     )
     # A snapshot of pipelines x days (small): it cuts the plan, whose depth through the self-join below would pass
     # the nesting limit of Spark Connect's protocol (a plan is one nested protobuf message there).
-    days = with_rules(days, catalog, config).localCheckpoint()
+    days = days.localCheckpoint()
     days = days.join(order_violations(days), ["pipeline_name", "business_date"], "left")
     day_start = F.col("day_starts_at")
     days = days.withColumn(

@@ -230,13 +230,12 @@ def factory_folders(already_read: DataFrame) -> list[str] | None:
     return names if names and "" not in names else None
 
 
-def files_to_read(listed: DataFrame, already_read: DataFrame) -> DataFrame:
-    """Files never read, or whose size or modification time changed since (append blobs grow)."""
-    return listed.join(
-        already_read.select("path", "size", "modification_time"),
-        ["path", "size", "modification_time"],
-        "left_anti",
-    )
+def with_to_read(listed: DataFrame, already_read: DataFrame) -> DataFrame:
+    """``listed`` with ``to_read``: the file was never read, or its size or modification time changed since (append
+    blobs grow)."""
+    key = ["path", "size", "modification_time"]
+    read = already_read.select(*key, F.lit(True).alias("_read"))  # one manifest row per path
+    return listed.join(read, key, "left").select(*listed.columns, F.col("_read").isNull().alias("to_read"))
 
 
 @dataclass(frozen=True)
@@ -270,13 +269,15 @@ def new_file_batch(
         newest = newest_day_read(already_read, now.astimezone(UTC).date())
         days = days_to_list(now, config.source.lookback_hours, newest, requested, config.timezone)
         location = day_folders_glob(factory_globs(folders), days)
-    # Snapshots, not .cache(): a cached listing is matched by plan and would be served again, stale,
-    # to the next night's identical listing in the same session.
-    listed = list_log_files(spark, config, location).localCheckpoint()
-    files_listed = listed.count()
-    new_files = files_to_read(listed, already_read).localCheckpoint()
-    # File metadata only (a few thousand rows at most per night), never run-level data.
-    paths = [row.path for row in new_files.select("path").collect()]
+    # One snapshot of the listing, each file marked, and one action over it: files appear while a night runs, and
+    # the count, the paths read and the manifest must be of the same listing. A snapshot, not .cache(): a cached
+    # listing is matched by plan and would be served again, stale, to the next night's identical listing in the
+    # same session.
+    listed = with_to_read(list_log_files(spark, config, location), already_read).localCheckpoint()
+    new_files = listed.where("to_read").drop("to_read")
+    # File metadata only (a few thousand paths at most per night), never run-level data.
+    new_paths = F.collect_list(F.when(F.col("to_read"), F.col("path")))
+    files_listed, paths = listed.agg(F.count("*"), new_paths).first()
     records = RecordCount()
     if not paths:
         return Batch(None, files_listed, [], None, records)
