@@ -15,6 +15,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from pyspark import StorageLevel
@@ -338,15 +339,22 @@ def checked_classification(classified: DataFrame, batch: Batch, source: str) -> 
     return counts, found["kept"].ids if "kept" in found else 0
 
 
-def checked_runs(runs: DataFrame, kept_ids: int, source: str) -> int:
-    """The batch's run count, after checking there is one row per run id of the kept records."""
-    found = runs.agg(F.count("*").alias("rows"), F.count_distinct("run_id").alias("ids")).first()
+class BatchRuns(NamedTuple):
+    count: int
+    first_month: date | None  # silver's partition of the batch's oldest run; None without runs
+
+
+def checked_runs(runs: DataFrame, kept_ids: int, source: str) -> BatchRuns:
+    """The batch's run count and first month, after checking there is one row per run id of the kept records."""
+    found = runs.agg(
+        F.count("*").alias("rows"), F.count_distinct("run_id").alias("ids"), F.min("start_month").alias("first")
+    ).first()
     if not found.rows == found.ids == kept_ids:
         raise ReconciliationError(
             f"ingestion of {source}: {kept_ids} run id(s) in the kept records, but {found.rows} row(s) for "
             f"{found.ids} run id(s) after deduplication"
         )
-    return found.rows
+    return BatchRuns(found.rows, found.first)
 
 
 def check_runs_stored(runs: DataFrame, stored: DataFrame) -> None:
@@ -407,9 +415,9 @@ def latest_runs(classified: Classified, now: datetime) -> DataFrame:
     )
 
 
-def store_runs(storage: Storage, config: Config, runs: DataFrame, now: datetime) -> None:
-    """What the runs make owed, then the runs into silver, then the check that every one of them is there."""
-    first_month = runs.agg(F.min("start_month")).first()[0] or now.date().replace(day=1)
+def store_runs(storage: Storage, config: Config, runs: DataFrame, first_month: date, now: datetime) -> None:
+    """What the runs make owed, then the runs into silver, then the check that every one of them is there.
+    ``first_month``: silver's partition of the batch's oldest run."""
     in_silver = storage.read(PIPELINE_RUNS)
     nightly_completed = nightly_has_completed(storage)
     # The insert-only MERGE is for the first nights and rebuilds, into an empty silver table. Once a nightly
@@ -459,8 +467,8 @@ def ingest(
     classified = classify(batch, source)
     try:
         runs = latest_runs(classified, now)
-        runs_in_batch = checked_runs(runs, classified.kept_run_ids, source)
-        store_runs(storage, config, runs, now)
+        runs_in_batch, first_month = checked_runs(runs, classified.kept_run_ids, source)
+        store_runs(storage, config, runs, first_month or now.date().replace(day=1), now)
         ingested_at = F.lit(now).cast(T.TimestampType())
         replaced = files_with_quarantine_rows(storage, batch.manifest)
         # Most nights quarantine nothing and replace nothing: then no MERGE (a commit even when it changes nothing).
