@@ -235,7 +235,7 @@ def with_to_read(listed: DataFrame, already_read: DataFrame) -> DataFrame:
     """``listed`` with ``to_read``: the file was never read, or its size or modification time changed since (append
     blobs grow)."""
     key = ["path", "size", "modification_time"]
-    read = already_read.select(*key, F.lit(True).alias("_read"))  # one manifest row per path
+    read = already_read.select(*key, F.lit(True).alias("_read"))  # the manifest is merged by path: one row each
     return listed.join(read, key, "left").select(*listed.columns, F.col("_read").isNull().alias("to_read"))
 
 
