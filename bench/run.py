@@ -19,10 +19,6 @@ listed and read, dates evaluated) and where each job run's time went (by the job
 ``bench/RESULTS.md`` (unless ``--no-results``), and ends with lines a script can read, one per ratio:
 ``rebuild_vs_floor: <ratio>`` (the default size), ``rebuild_vs_floor_<size>: <ratio>`` (the others) and
 ``nightly_365_vs_7: <ratio>`` (the sizes with more than one history).
-
-Run at two sizes, it also splits the rebuild and the floor into fixed seconds and seconds per million records (a
-line through the two sizes' runs), and prints ``rebuild_vs_floor_limit``, the ratio a rebuild tends to as history
-grows: does the fixed cost amortise, and towards what?
 """
 
 from __future__ import annotations
@@ -246,7 +242,6 @@ def verdict(ratio: str, value: float) -> str:
 
 
 FLOOR = "floor (read + write)"
-AMORTISATION_COLUMNS = ("run", "fixed seconds", "seconds per million records")
 
 
 @dataclass(frozen=True)
@@ -258,89 +253,6 @@ class SizeResult:
     @property
     def size(self) -> Size:
         return SIZES[self.name]
-
-    @property
-    def floor(self) -> Measure:
-        return next(m for m in self.measures if m.name == FLOOR)
-
-    @property
-    def rebuild(self) -> Measure:
-        """The rebuild of the longest history (the ratio's)."""
-        return max((m for m in self.measures if m.name.startswith("rebuild ")), key=lambda m: m.events)
-
-
-@dataclass(frozen=True)
-class CostLine:
-    """A run's seconds as a fixed part plus a part per million records, through two runs of different sizes."""
-
-    fixed: float
-    per_million: float
-
-    @staticmethod
-    def through(small: Measure, large: Measure) -> CostLine:
-        per_million = (large.seconds - small.seconds) / (large.events - small.events) * 1e6
-        return CostLine(small.seconds - per_million * small.events / 1e6, per_million)
-
-
-@dataclass(frozen=True)
-class Amortisation:
-    """Does the rebuild's ratio fall as its fixed cost amortises? A line through the smallest and largest sizes'
-    rebuilds, one through their floors: the ratio tends to the quotient of their slopes as history grows."""
-
-    smallest: str
-    largest: str
-    rebuild: CostLine
-    floor: CostLine
-
-    @property
-    def limit(self) -> float | None:
-        """The ratio of a rebuild of unbounded history; None when the floors did not grow (noise)."""
-        return self.rebuild.per_million / self.floor.per_million if self.floor.per_million > 0 else None
-
-    @staticmethod
-    def across(results: list[SizeResult]) -> Amortisation | None:
-        """None unless two sizes read different numbers of records."""
-        if not results:
-            return None
-        smallest = min(results, key=lambda result: result.rebuild.events)
-        largest = max(results, key=lambda result: result.rebuild.events)
-        if largest.rebuild.events <= smallest.rebuild.events:
-            return None
-        return Amortisation(
-            smallest.name,
-            largest.name,
-            CostLine.through(smallest.rebuild, largest.rebuild),
-            CostLine.through(smallest.floor, largest.floor),
-        )
-
-    def rows(self) -> list[tuple[str, str, str]]:
-        return [
-            (run, f"{line.fixed:.1f}", f"{line.per_million:.1f}")
-            for run, line in (("rebuild", self.rebuild), ("floor", self.floor))
-        ]
-
-    def limit_line(self) -> str:
-        limit = "-" if self.limit is None else f"{self.limit:.2f}"
-        return f"rebuild_vs_floor_limit: {limit}"
-
-    def table(self) -> Table:
-        table = Table(title=f"Across sizes, {self.smallest} to {self.largest}", title_justify="left")
-        for column in AMORTISATION_COLUMNS:
-            table.add_column(column, justify="left" if column == "run" else "right")
-        for row in self.rows():
-            table.add_row(*row)
-        return table
-
-    def section(self) -> str:
-        return (
-            f"## Across sizes: `{self.smallest}` to `{self.largest}`\n\n"
-            "A line through each size's run: seconds = fixed + per million records x millions of records.\n\n"
-            "| "
-            + " | ".join(AMORTISATION_COLUMNS)
-            + " |\n|---|---:|---:|\n"
-            + "".join("| " + " | ".join(row) + " |\n" for row in self.rows())
-            + f"\n- `{self.limit_line()}`: what the rebuild's ratio tends to as history grows (no target)\n"
-        )
 
 
 def phase_table(measures: list[Measure]) -> str:
@@ -382,11 +294,7 @@ def markdown(results: list[SizeResult], previous: str) -> str:
         f"# Benchmark results\n\n"
         f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `make bench` (`bench/run.py --size {sizes}`), "
         "all sizes in one process and one Spark session.\n\n"
-        f"- Machine: {machine()}\n\n"
-        + "\n".join(size_section(result) for result in results)
-        + (f"\n{amortisation.section()}" if (amortisation := Amortisation.across(results)) else "")
-        + "\n"
-        + reading
+        f"- Machine: {machine()}\n\n" + "\n".join(size_section(result) for result in results) + "\n" + reading
     )
 
 
@@ -503,10 +411,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     for size_name in args.size:
         results.append(run_benchmark(size_name, args.work_dir / size_name, console, warm_up=not results))
         console.print(results_table(size_name, results[-1].measures))
-    amortisation = Amortisation.across(results)
-    if amortisation is not None:
-        console.print(amortisation.table())
-        console.print(amortisation.limit_line())
     if not args.no_results:
         previous = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
         RESULTS.write_text(markdown(results, previous), encoding="utf-8")
