@@ -201,11 +201,27 @@ def test_a_table_another_run_is_creating_is_waited_for(spark, tmp_path):
 
 
 def test_a_creation_killed_before_its_first_commit_is_created_over(spark, tmp_path):
-    """A run killed while creating a table leaves its folder and an empty _delta_log: the next run creates the table."""
+    """A run killed while creating a table leaves its folder and an empty _delta_log, which CREATE ... IF NOT EXISTS
+    takes for a table: the next run waits for a commit, then creates the table over it."""
     storage = Storage(spark, StorageConfig(root=str(tmp_path)))
+    storage.creation_wait_seconds = 0.5
     (Path(storage.location(PIPELINE_RUNS)) / "_delta_log").mkdir(parents=True)
     storage.ensure(PIPELINE_RUNS)
-    assert storage.read(PIPELINE_RUNS).schema.fieldNames() == PIPELINE_RUNS.schema.fieldNames()
+    assert storage.exists(PIPELINE_RUNS)  # storage.read would give an empty frame of the schema without a table
+    detail = spark.sql(f"DESCRIBE DETAIL {storage.sql_name(PIPELINE_RUNS)}").first()
+    assert detail.description == PIPELINE_RUNS.comment
+
+
+def test_a_table_folder_that_never_gets_a_commit_is_named_and_left_alone(spark, tmp_path):
+    """A _delta_log that holds something but no commit (not an empty folder this run may remove): a clear error."""
+    storage = Storage(spark, StorageConfig(root=str(tmp_path)))
+    storage.creation_wait_seconds = 0.5
+    log = Path(storage.location(PIPELINE_RUNS)) / "_delta_log"
+    log.mkdir(parents=True)
+    (log / ".00000000000000000000.json.tmp").write_text("")
+    with pytest.raises(RuntimeError, match="pipeline_runs exists but holds no Delta commit after 0 s"):
+        storage.ensure(PIPELINE_RUNS)
+    assert [p.name for p in log.iterdir()] == [".00000000000000000000.json.tmp"]
 
 
 @pytest.mark.heavy  # a whole night end to end: make test-heavy

@@ -147,29 +147,50 @@ class Storage:
             raise
 
     def ensure(self, table: TableSpec) -> None:
-        """Create the table (schema, comments, properties) if it is not there yet."""
+        """Create the table (schema, comments, properties) if it is not there yet; wait for one another run is
+        creating; create over the empty ``_delta_log`` a run killed while creating it left."""
         try:
             self._create(table)
         except PySparkException as error:
             # Another run created the same table first (its commit won: a conflict here), or is creating it (its
-            # folder exists before its first commit). Wait for that table rather than fail or create a second one.
+            # folder exists before its first commit): wait for that table below rather than fail or create a second.
             creating = commit_conflict(error) or error.getCondition() in _CREATION_IN_PROGRESS
             if self.root is None or not creating:
                 raise
-            if not self._becomes_table(table):
-                raise RuntimeError(
-                    f"{self.location(table)} exists but holds no Delta commit after {self.creation_wait_seconds:.0f} s:"
-                    " another run is still creating it, or a run was killed while creating it"
-                    " (then the folder holds no table data yet: delete it and rerun)"
-                ) from error
+        if self.root is None:
+            return
+        # A path table's CREATE ... IF NOT EXISTS does nothing once the _delta_log folder exists, and it exists before
+        # the first commit: another run creating the table at that moment, or a creation killed there, would leave
+        # this run's first write with no table (seen in CI with two overlapping runs).
+        if self._becomes_table(table):
+            return
+        if not self._remove_empty_log(table):
+            raise RuntimeError(
+                f"{self.location(table)} exists but holds no Delta commit after {self.creation_wait_seconds:.0f} s:"
+                " another run is still creating it, or a run was killed while creating it"
+                " (then the folder holds no table data yet: delete it and rerun)"
+            )
+        self._create(table)
 
     def _becomes_table(self, table: TableSpec) -> bool:
         deadline = time.monotonic() + self.creation_wait_seconds
-        while time.monotonic() < deadline:
-            if self.exists(table):
-                return True
+        while not self.exists(table):
+            if time.monotonic() >= deadline:
+                return False
             time.sleep(0.2)
-        return False
+        return True
+
+    def _remove_empty_log(self, table: TableSpec) -> bool:
+        """Remove the ``_delta_log`` folder a creation killed before its first commit left, if it is still empty
+        (the folder's removal fails if another run has committed into it meanwhile). Local paths only: False for
+        a URI, and then the caller says what to delete."""
+        if "://" in self.location(table):
+            return False
+        try:
+            (Path(self.location(table)) / "_delta_log").rmdir()
+        except OSError:
+            return False
+        return True
 
     def _create(self, table: TableSpec) -> None:
         # DDL, for path and catalog tables alike: it runs through Spark Connect (Delta's DeltaTableBuilder does not),
