@@ -149,6 +149,7 @@ class Storage:
     def ensure(self, table: TableSpec) -> None:
         """Create the table (schema, comments, properties) if it is not there yet; wait for one another run is
         creating; create over the empty ``_delta_log`` a run killed while creating it left."""
+        refused: PySparkException | None = None
         try:
             self._create(table)
         except PySparkException as error:
@@ -157,6 +158,7 @@ class Storage:
             creating = commit_conflict(error) or error.getCondition() in _CREATION_IN_PROGRESS
             if self.root is None or not creating:
                 raise
+            refused = error
         if self.root is None:
             return
         # A path table's CREATE ... IF NOT EXISTS does nothing once the _delta_log folder exists, and it exists before
@@ -169,7 +171,7 @@ class Storage:
                 f"{self.location(table)} exists but holds no Delta commit after {self.creation_wait_seconds:.0f} s:"
                 " another run is still creating it, or a run was killed while creating it"
                 " (then the folder holds no table data yet: delete it and rerun)"
-            )
+            ) from refused
         self._create(table)
 
     def _becomes_table(self, table: TableSpec) -> bool:
